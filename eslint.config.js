@@ -37,7 +37,7 @@ export default tseslint.config(
   },
   {
     // Protocol code observes through plain stats objects; it never imports OpenTelemetry.
-    files: ['src/stun/**/*.ts', 'src/turn/**/*.ts', 'src/server/**/*.ts'],
+    files: ['src/turn/**/*.ts', 'src/server/**/*.ts', 'src/stats/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: ['@opentelemetry/*'], message: 'Protocol code never imports OpenTelemetry (STYLE.md 6).' },
