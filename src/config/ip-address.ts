@@ -32,6 +32,10 @@ export function parseIpBytes(text: string): Uint8Array | undefined {
 /** Dotted quad for 4 bytes, RFC 5952 text for 16. */
 export function formatIpBytes(bytes: Uint8Array): string {
   if (bytes.length === 4) return bytes.join('.');
+  // RFC 5952 5: IPv4-mapped addresses keep the dotted quad
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `::ffff:${bytes.subarray(12).join('.')}`;
+  }
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((bytes[i] << 8) | bytes[i + 1]);
   // RFC 5952 4.2: the longest run of two or more zero words (the first on a tie) becomes "::".
