@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ATTRIBUTES, Attr, ERROR_REASONS, ErrorCode, Fingerprint, MessageClass, Method, Software, StunWriter,
-  XorMappedAddress, XorPeerAddress, decodeStun, errorCode, type AttributeCodec, type TransportAddress,
+  Realm, Username, XorMappedAddress, XorPeerAddress, decodeStun, errorCode, type AttributeCodec,
+  type TransportAddress,
 } from '../../src/stun/index.ts';
 import { IPV4_ADDRESSES, IPV6_ADDRESSES, SAMPLES, plain } from './attribute-samples.ts';
 import { referenceFingerprint } from './reference.ts';
@@ -144,4 +145,17 @@ test('getAll is undefined when one of the repeated attributes is malformed; get 
     .finish());
   assert.equal(m.getAll(XorPeerAddress), undefined);
   assert.deepEqual(m.get(XorPeerAddress), IPV4_ADDRESSES[0]);
+});
+
+// Regression: TextDecoder strips a leading U+FEFF by default, so '\uFEFFalice' on the wire decoded as 'alice'.
+test('text attributes and reason phrases keep a leading U+FEFF (no BOM stripping)', () => {
+  const m = decodeOk(new StunWriter(Method.allocate, MessageClass.errorResponse, TID)
+    .add(Username, '\uFEFFalice')
+    .add(Realm, '\uFEFF')
+    .add(ErrorCode, errorCode(400, '\uFEFFBad'))
+    .finish());
+  assert.equal(m.get(Username), '\uFEFFalice');
+  assert.equal(m.get(Realm), '\uFEFF');
+  assert.equal(m.get(ErrorCode)?.reason, '\uFEFFBad');
+  assert.deepEqual(Buffer.from(m.value(Attr.USERNAME)!), Buffer.from('efbbbf616c696365', 'hex'));
 });

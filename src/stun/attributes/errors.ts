@@ -14,7 +14,8 @@ export interface AddressErrorCodeValue extends ErrorCodeValue {
   readonly family: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value, not a byte-order mark to strip.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** RFC 8489 §14.8: "The reason phrase MUST be a UTF-8-encoded sequence of fewer than 128 characters." */

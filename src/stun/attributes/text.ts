@@ -3,7 +3,8 @@
 import { Attr } from '../constants.ts';
 import type { AttributeCodec } from './codec.ts';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value, not a byte-order mark to strip.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 function text(type: number, name: string, maxBytes: number, maxChars: number): AttributeCodec<string> {
