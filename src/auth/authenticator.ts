@@ -1,0 +1,15 @@
+// The narrow interface the TURN core asks for credentials through (STYLE.md 6): user, realm -> key | reject.
+
+export interface Credential {
+  /** The long-term key, RFC 8489 §9.2.2. */
+  readonly key: Buffer;
+  /** Who the quota counts against: the user id of an ephemeral username, or the username. */
+  readonly userId: string;
+}
+
+export type AuthRejection = 'unknown-user' | 'expired' | 'malformed-username';
+
+export interface Authenticator {
+  /** Looks up the key for `username` in `realm`; called on every authenticated request. */
+  authenticate(username: string, realm: string): Credential | AuthRejection;
+}

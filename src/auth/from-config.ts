@@ -1,0 +1,10 @@
+// Builds the authenticator an `auth` config section describes.
+import type { AuthConfig } from '../config/types.ts';
+import type { Authenticator } from './authenticator.ts';
+import { EphemeralAuthenticator } from './ephemeral-auth.ts';
+import { StaticAuthenticator } from './static-auth.ts';
+
+export function authenticatorFromConfig(auth: AuthConfig, now: () => number = Date.now): Authenticator {
+  if (auth.type === 'ephemeral') return new EphemeralAuthenticator(auth.credentials.secret ?? '', auth.realm, now);
+  return new StaticAuthenticator(auth.credentials.username ?? '', auth.credentials.password ?? '', auth.realm);
+}

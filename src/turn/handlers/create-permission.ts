@@ -1,0 +1,43 @@
+// CreatePermission requests, RFC 8656 §9.2.
+import { Attr } from '../../stun/constants.ts';
+import { XorPeerAddress } from '../../stun/attributes/address.ts';
+import { Permission } from '../permission.ts';
+import { reply, type Request } from '../request.ts';
+import { PERMISSION_LIFETIME_S } from '../timers.ts';
+import type { TurnServer } from '../turn-server.ts';
+import { checkPeer, type PeerCheck } from './peer-address.ts';
+
+export function handleCreatePermission(server: TurnServer, req: Request): void {
+  const cred = server.authenticate(req);
+  if (cred === undefined) return;
+  const allocation = req.allocation;
+  if (allocation === undefined || allocation.state !== 'active') return reply(req, 437, { key: cred.key });
+  // §9.2: "the CreatePermission request MUST contain at least one XOR-PEER-ADDRESS attribute".
+  const peers = req.msg.getAll(XorPeerAddress);
+  if (peers === undefined || peers.length === 0 || !req.msg.has(Attr.XOR_PEER_ADDRESS)) {
+    return reply(req, 400, { key: cred.key });
+  }
+  // "The server MAY impose restrictions on the IP address allowed in the XOR-PEER-ADDRESS attribute; if a
+  // value is not allowed, the server rejects the request with a 403 (Forbidden) error." All or nothing:
+  // the permissions are installed only when every peer passes.
+  const checks: Extract<PeerCheck, { ok: true }>[] = [];
+  for (const peer of peers) {
+    const c = checkPeer(allocation, peer, false);
+    if (!c.ok) {
+      server.log.debug('permission refused', { listener: req.listener.name, peer: peer.address, code: c.code });
+      return reply(req, c.code, { key: cred.key });
+    }
+    checks.push(c);
+  }
+  const cap = server.limits.maxPermissionsPerAllocation;
+  const added = new Set(peers.filter((p) => !allocation.permissions.has(p.address)).map((p) => p.address)).size;
+  if (cap > 0 && allocation.permissions.size + added > cap) return reply(req, 508, { key: cred.key });
+  // "The server installs or refreshes a permission for each of the IP addresses ... 300 seconds."
+  const expiresAt = req.now + PERMISSION_LIFETIME_S * 1000;
+  peers.forEach((peer, i) => {
+    const existing = allocation.permissions.get(peer.address);
+    if (existing !== undefined) existing.refresh(checks[i].admission, expiresAt);
+    else allocation.permissions.set(peer.address, new Permission(peer.address, checks[i].admission, expiresAt));
+  });
+  reply(req, 200, { key: cred.key });
+}

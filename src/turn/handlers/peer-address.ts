@@ -1,0 +1,25 @@
+// Shared checks of XOR-PEER-ADDRESS in CreatePermission and ChannelBind (RFC 8656 §9.2, §11.2).
+import type { TransportAddress } from '../../stun/address.ts';
+import type { Admission } from '../../cluster/peer-admission.ts';
+import type { Allocation } from '../allocation.ts';
+import type { RelaySocket } from '../relay.ts';
+
+export type PeerCheck =
+  | { readonly ok: true; readonly admission: Admission; readonly relay: RelaySocket }
+  | { readonly ok: false; readonly code: 403 | 443 };
+
+/**
+ * §9.2: "If the XOR-PEER-ADDRESS attribute contains an address of an address family that is not the same
+ * as that of a relayed transport address for the allocation, the server MUST generate ... 443". Then the
+ * gateway's own policy: peers outside the listener's clusters get 403 (Forbidden).
+ */
+export function checkPeer(allocation: Allocation, peer: TransportAddress, checkPort: boolean): PeerCheck {
+  const relay = allocation.relayFor(peer.family);
+  if (relay === undefined) return { ok: false, code: 443 };
+  const r = allocation.listener.admission.admit(peer.address);
+  if (typeof r === 'string') return { ok: false, code: 403 };
+  // A channel names one peer port, which must be inside the endpoint's port range; a permission covers
+  // the whole IP and the range is enforced per datagram.
+  if (checkPort && (peer.port < r.minPort || peer.port > r.maxPort)) return { ok: false, code: 403 };
+  return { ok: true, admission: r, relay };
+}

@@ -1,0 +1,17 @@
+// What the core needs from a listener: its name and counters, peer admission, relay sockets, and a way to
+// route later packets from a client 5-tuple to its allocation.
+import type { PeerAdmission } from '../cluster/peer-admission.ts';
+import type { ListenerStats } from '../stats/listener-stats.ts';
+import type { Allocation } from './allocation.ts';
+import type { RelayAllocator } from './relay.ts';
+
+export interface ListenerContext {
+  readonly name: string;
+  readonly stats: ListenerStats;
+  /** Swapped by reconfiguration; read per control-plane request, never per packet. */
+  readonly admission: PeerAdmission;
+  readonly relays: RelayAllocator;
+  /** The allocation of the 5-tuple of `link` now exists (or ended); route its packets accordingly. */
+  attach(allocation: Allocation): void;
+  detach(allocation: Allocation): void;
+}

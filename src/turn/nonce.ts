@@ -1,0 +1,37 @@
+// Stateless NONCEs (RFC 8489 §9.2): a timestamp plus an HMAC over it and the client address, so the
+// server keeps no per-client state before authentication and can tell a stale nonce from a forged one.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { NONCE_LIFETIME_S } from './timers.ts';
+
+export type NonceCheck = 'valid' | 'stale' | 'invalid';
+
+const MAC_BYTES = 10;
+
+export class NonceIssuer {
+  readonly #secret: Buffer;
+  readonly #lifetimeMs: number;
+
+  constructor(lifetimeS = NONCE_LIFETIME_S, secret: Buffer = randomBytes(32)) {
+    this.#secret = secret;
+    this.#lifetimeMs = lifetimeS * 1000;
+  }
+
+  issue(clientAddress: string, nowMs: number): string {
+    const ts = Buffer.allocUnsafe(6);
+    ts.writeUIntBE(Math.floor(nowMs), 0, 6);
+    return Buffer.concat([ts, this.#mac(ts, clientAddress)]).toString('base64url');
+  }
+
+  check(nonce: string, clientAddress: string, nowMs: number): NonceCheck {
+    const b = Buffer.from(nonce, 'base64url');
+    if (b.length !== 6 + MAC_BYTES || b.toString('base64url') !== nonce) return 'invalid';
+    const ts = b.subarray(0, 6);
+    if (!timingSafeEqual(this.#mac(ts, clientAddress), b.subarray(6))) return 'invalid';
+    const issued = ts.readUIntBE(0, 6);
+    return nowMs - issued > this.#lifetimeMs || issued > nowMs + 60_000 ? 'stale' : 'valid';
+  }
+
+  #mac(ts: Buffer, clientAddress: string): Buffer {
+    return createHmac('sha256', this.#secret).update(ts).update(clientAddress).digest().subarray(0, MAC_BYTES);
+  }
+}

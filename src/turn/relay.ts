@@ -1,0 +1,32 @@
+// Relayed transport addresses as the core sees them; the Node adapter binds the sockets.
+import type { TransportAddress } from '../stun/address.ts';
+
+export interface RelaySocket {
+  /** The relayed transport address advertised in XOR-RELAYED-ADDRESS. */
+  readonly address: TransportAddress;
+  /** Set by the core; the adapter calls it for every datagram a peer sends to this relay address. */
+  onPeerDatagram: (data: Buffer, address: string, port: number) => void;
+  send(data: Uint8Array, port: number, address: string): void;
+  close(): void;
+}
+
+export interface RelayRequest {
+  readonly family: 4 | 6;
+  /** EVEN-PORT: the relay port must be even. */
+  readonly evenPort: boolean;
+  /** EVEN-PORT with R: also hold the next-higher port and return a token for it. */
+  readonly reserveNext: boolean;
+}
+
+export type RelayResult =
+  | { readonly ok: true; readonly socket: RelaySocket; readonly reservationToken?: Buffer }
+  /** 508: no port free; 440: the family is not available on this listener. */
+  | { readonly ok: false; readonly code: 440 | 508 };
+
+export interface RelayAllocator {
+  /** The address families this listener can relay for. */
+  readonly families: ReadonlySet<4 | 6>;
+  allocate(request: RelayRequest): Promise<RelayResult>;
+  /** Claims the port a RESERVATION-TOKEN holds; undefined if unknown or expired. */
+  claim(token: Uint8Array): Promise<RelaySocket | undefined>;
+}

@@ -1,0 +1,52 @@
+// One STUN request being answered: where it came from, and how to answer it (RFC 8489 §6.3).
+import { MessageClass } from '../stun/constants.ts';
+import { ErrorCode, errorCode } from '../stun/attributes/errors.ts';
+import type { StunMessage } from '../stun/message.ts';
+import { StunWriter } from '../stun/writer.ts';
+import type { RequestMethod } from '../stats/listener-stats.ts';
+import type { Allocation } from './allocation.ts';
+import type { ClientLink } from './client-link.ts';
+import type { ListenerContext } from './listener-context.ts';
+
+export interface Request {
+  readonly listener: ListenerContext;
+  readonly link: ClientLink;
+  readonly msg: StunMessage;
+  /** The allocation of the client's 5-tuple, if one exists. */
+  readonly allocation: Allocation | undefined;
+  /** The `method` label of stunner_requests_total. */
+  readonly method: RequestMethod;
+  readonly now: number;
+}
+
+export interface ReplyOptions {
+  /** Adds MESSAGE-INTEGRITY with this key (authenticated responses). */
+  readonly key?: Buffer;
+  /** Adds the attributes specific to the response. */
+  readonly build?: (w: StunWriter) => void;
+  readonly reason?: string;
+  /** Count it in stunner_requests_total (default true). */
+  readonly count?: boolean;
+}
+
+/** Answers `req` with `code` (200 = success) and counts it in stunner_requests_total. */
+export function reply(req: Request, code: number, opts: ReplyOptions = {}): void {
+  replyKept(req, code, opts);
+}
+
+/** As `reply`, returning the bytes sent (kept to answer retransmissions). */
+export function replyKept(req: Request, code: number, opts: ReplyOptions = {}): Buffer {
+  const { msg } = req;
+  const success = code === 200;
+  const w = new StunWriter(msg.method, success ? MessageClass.successResponse : MessageClass.errorResponse,
+    msg.transactionId);
+  if (!success) w.add(ErrorCode, errorCode(code, opts.reason));
+  opts.build?.(w);
+  if (opts.key !== undefined) w.addMessageIntegrity(opts.key);
+  // RFC 8489 §7.3: a response carries FINGERPRINT when the request did (agents that use it expect it).
+  if (msg.fingerprintOffset >= 0) w.addFingerprint();
+  const out = w.finish();
+  req.link.send(out);
+  if (opts.count !== false) req.listener.stats.countRequest(req.method, code);
+  return out;
+}

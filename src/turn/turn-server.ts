@@ -1,0 +1,267 @@
+// The TURN control plane (RFC 8656) over any transport: decodes requests, authenticates them, and keeps the
+// allocations. It does no I/O of its own: clients are reached through ClientLinks, relays through the
+// listener's RelayAllocator, and time comes from an injected clock, so it is tested without sockets.
+import { Method, MessageClass } from '../stun/constants.ts';
+import { Nonce, Realm, Username } from '../stun/attributes/text.ts';
+import { UnknownAttributes } from '../stun/attributes/errors.ts';
+import { decodeStun, type StunMessage } from '../stun/message.ts';
+import { verifyMessageIntegrity } from '../stun/integrity.ts';
+import { DROP, type RequestMethod } from '../stats/listener-stats.ts';
+import type { Authenticator, Credential } from '../auth/authenticator.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Allocation } from './allocation.ts';
+import type { ClientLink } from './client-link.ts';
+import type { ListenerContext } from './listener-context.ts';
+import { NonceIssuer } from './nonce.ts';
+import { AllocationQuota } from './quota.ts';
+import { ChallengeLimiter } from './challenge-limiter.ts';
+import { reply, type Request } from './request.ts';
+import { CHANNEL_COOLDOWN_S } from './timers.ts';
+import { handleAllocate } from './handlers/allocate.ts';
+import { handleRefresh } from './handlers/refresh.ts';
+import { handleCreatePermission } from './handlers/create-permission.ts';
+import { handleChannelBind } from './handlers/channel-bind.ts';
+import { handleSendIndication } from './handlers/send.ts';
+import { handleBinding } from './handlers/binding.ts';
+
+export interface TurnLimits {
+  readonly userQuota: number;
+  readonly maxAllocations: number;
+  readonly maxPermissionsPerAllocation: number;
+  readonly maxChannelsPerAllocation: number;
+  /** 401/438 answers per second per client IP; 0 = unlimited. */
+  readonly unauthenticatedRate: number;
+}
+
+export interface TurnServerOptions {
+  readonly authenticator: Authenticator;
+  readonly realm: string;
+  readonly limits: TurnLimits;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+}
+
+/** Hooks for code that observes allocation lifecycles (logging, /status); not called per packet. */
+export interface AllocationEvents {
+  onAllocationCreated?(allocation: Allocation): void;
+  onAllocationDeleted?(allocation: Allocation, reason: string): void;
+}
+
+const METHODS: Readonly<Record<number, RequestMethod>> = {
+  [Method.binding]: 'binding',
+  [Method.allocate]: 'allocate',
+  [Method.refresh]: 'refresh',
+  [Method.createPermission]: 'create_permission',
+  [Method.channelBind]: 'channel_bind',
+  [Method.connect]: 'connect',
+  [Method.connectionBind]: 'connection_bind',
+};
+
+export class TurnServer {
+  readonly clock: () => number;
+  readonly log: Logger;
+  readonly nonces = new NonceIssuer();
+  readonly quota: AllocationQuota;
+  readonly challenges: ChallengeLimiter;
+  readonly allocations = new Set<Allocation>();
+  authenticator: Authenticator;
+  realm: string;
+  limits: TurnLimits;
+  /** While draining (SIGTERM) new allocations are refused; existing ones keep relaying. */
+  draining = false;
+  events: AllocationEvents = {};
+
+  constructor(opts: TurnServerOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.log = opts.logger;
+    this.authenticator = opts.authenticator;
+    this.realm = opts.realm;
+    this.limits = opts.limits;
+    this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations);
+    this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate);
+  }
+
+  /** Applies live-reconfigurable settings (credentials, quotas, limits); allocations are kept. */
+  update(authenticator: Authenticator, limits: TurnLimits): void {
+    this.authenticator = authenticator;
+    this.limits = limits;
+    this.quota.userQuota = limits.userQuota;
+    this.quota.maxAllocations = limits.maxAllocations;
+    this.challenges.rate = limits.unauthenticatedRate;
+  }
+
+  /**
+   * A STUN message (not ChannelData) from a client. `allocation` is the one of the client's 5-tuple, as
+   * the adapter found it. Listener rx was counted by the adapter.
+   */
+  handleStun(listener: ListenerContext, link: ClientLink, buf: Buffer, allocation: Allocation | undefined): void {
+    const decoded = decodeStun(buf);
+    if (!decoded.ok) {
+      listener.stats.drops[DROP.malformed]++;
+      const msg = decoded.message;
+      if (msg === undefined || msg.cls !== MessageClass.request) return;
+      const method = METHODS[msg.method];
+      if (method === undefined) return;
+      const req: Request = { listener, link, msg, allocation, method, now: this.clock() };
+      // RFC 8489 §6.3.1.1: unknown comprehension-required attributes get 420 listing them.
+      if (decoded.reason === 'unknown-attributes') {
+        reply(req, 420, { build: (w) => w.add(UnknownAttributes, decoded.unknown ?? []) });
+      } else if (decoded.reason === 'bad-attribute') {
+        reply(req, 400);
+      }
+      // A bad FINGERPRINT means it is not STUN at all (§7.3): silently discarded.
+      return;
+    }
+    const msg = decoded.message;
+    if (msg.cls === MessageClass.indication) {
+      if (msg.method === Method.send) handleSendIndication(this, listener, msg, allocation);
+      return;
+    }
+    if (msg.cls !== MessageClass.request) return;
+    const method = METHODS[msg.method];
+    if (method === undefined) {
+      // An unknown method is answered 400 (not counted: the `method` label set is closed).
+      reply({ listener, link, msg, allocation, method: 'binding', now: this.clock() }, 400, { count: false });
+      return;
+    }
+    const req: Request = { listener, link, msg, allocation, method, now: this.clock() };
+    switch (msg.method) {
+      case Method.binding: return handleBinding(req);
+      case Method.allocate: return void handleAllocate(this, req);
+      case Method.refresh: return handleRefresh(this, req);
+      case Method.createPermission: return handleCreatePermission(this, req);
+      case Method.channelBind: return handleChannelBind(this, req);
+      default:
+        // Connect / ConnectionBind outside a TCP allocation context (RFC 6062 §5.2): 400 unless handled by
+        // the TCP relay.
+        reply(req, 400);
+    }
+  }
+
+  /**
+   * RFC 8489 §9.2.4, the long-term credential checks, in the RFC's order. Returns the credential, or
+   * undefined after answering the request with the error.
+   */
+  authenticate(req: Request): Credential | undefined {
+    const { msg, link } = req;
+    // 1. "If the message does not contain a MESSAGE-INTEGRITY ... attribute, the server MUST generate an
+    //    error response with an error code of 401 (Unauthenticated)" with REALM and NONCE.
+    if (msg.integrityOffset < 0) return this.#challenge(req, 401);
+    // 2. "If the message contains a MESSAGE-INTEGRITY ... attribute, but is missing either the USERNAME or
+    //    USERHASH, REALM, or NONCE attribute, the server MUST generate ... 400 (Bad Request)."
+    const username = msg.get(Username);
+    const realm = msg.get(Realm);
+    const nonce = msg.get(Nonce);
+    if (username === undefined || realm === undefined || nonce === undefined) {
+      reply(req, 400);
+      return undefined;
+    }
+    // 3. "If the NONCE is no longer valid, the server MUST generate ... 438 (Stale Nonce)."
+    if (this.nonces.check(nonce, link.remoteAddress, req.now) !== 'valid') return this.#challenge(req, 438);
+    // 4. "If the username ... does not contain a valid username ... 401 (Unauthenticated)."
+    const cred = this.authenticator.authenticate(username, realm);
+    if (typeof cred === 'string') {
+      this.log.debug('authentication failed', { listener: req.listener.name, client: link.remoteAddress, why: cred });
+      return this.#challenge(req, 401);
+    }
+    // 5. "Using the password associated with the username ... compute the value for the message integrity
+    //    ... If the resulting value does not match ... 401 (Unauthenticated)."
+    if (!verifyMessageIntegrity(msg, cred.key)) {
+      this.log.debug('message integrity check failed', { listener: req.listener.name, client: link.remoteAddress });
+      return this.#challenge(req, 401);
+    }
+    // RFC 8656 §7.3, §9.2, §11.2: requests on an allocation must use the username that created it.
+    if (req.allocation !== undefined && req.allocation.username !== username) {
+      reply(req, 441, { key: cred.key });
+      return undefined;
+    }
+    return cred;
+  }
+
+  /** 401/438 with REALM and a fresh NONCE, within the per-source budget (else silently dropped). */
+  #challenge(req: Request, code: 401 | 438): undefined {
+    if (!this.challenges.allow(req.link.remoteAddress, req.now)) {
+      req.listener.stats.drops[DROP.rate_limited]++;
+      return undefined;
+    }
+    const nonce = this.nonces.issue(req.link.remoteAddress, req.now);
+    reply(req, code, { build: (w) => w.add(Realm, this.realm).add(Nonce, nonce) });
+    return undefined;
+  }
+
+  /** Registers a new allocation (pending until its relay socket is bound). */
+  addAllocation(a: Allocation): void {
+    this.allocations.add(a);
+    a.listener.attach(a);
+  }
+
+  activate(a: Allocation): void {
+    a.state = 'active';
+    a.listener.stats.allocationsActive++;
+    this.events.onAllocationCreated?.(a);
+  }
+
+  /** Ends an allocation: closes its relays and permissions, records its lifetime. */
+  deleteAllocation(a: Allocation, reason: string): void {
+    if (a.state === 'closed') return;
+    const wasActive = a.state === 'active';
+    a.state = 'closed';
+    this.allocations.delete(a);
+    a.listener.detach(a);
+    this.quota.release(a.userId);
+    for (const p of a.permissions.values()) p.expire();
+    a.permissions.clear();
+    a.channels.clear();
+    for (const r of a.relays) r.close();
+    if (wasActive) {
+      a.listener.stats.allocationsActive--;
+      a.listener.stats.allocationDuration.record((this.clock() - a.createdAt) / 1000);
+      this.events.onAllocationDeleted?.(a, reason);
+    }
+  }
+
+  /** The one coarse timer: expires allocations, permissions and channel bindings (RFC 8656 §7, §9, §12). */
+  sweep(): void {
+    const now = this.clock();
+    for (const a of this.allocations) {
+      if (a.state !== 'active') continue;
+      if (a.expiresAt <= now) {
+        this.deleteAllocation(a, 'expired');
+        continue;
+      }
+      for (const ch of a.channels.values()) {
+        if (!ch.expired && ch.expiresAt <= now) ch.expired = true;
+        if (ch.expired && ch.expiresAt + CHANNEL_COOLDOWN_S * 1000 <= now) {
+          a.channels.delete(ch.number);
+          ch.permission.removeChannel(ch);
+        }
+      }
+      for (const p of a.permissions.values()) {
+        if (p.live && p.expiresAt <= now) p.expire();
+        if (!p.live && !p.hasChannels) a.permissions.delete(p.peer);
+      }
+    }
+    this.challenges.prune(now);
+  }
+
+  /** After a reconfiguration: re-decide every permission's cluster, so a peer no longer admitted stops at once. */
+  readmitAll(listener: ListenerContext): void {
+    for (const a of this.allocations) {
+      if (a.listener !== listener) continue;
+      for (const p of a.permissions.values()) {
+        const r = listener.admission.admit(p.peer);
+        p.readmit(typeof r === 'string' ? undefined : r);
+      }
+    }
+  }
+
+  /** Ends every allocation (shutdown). */
+  close(): void {
+    for (const a of [...this.allocations]) this.deleteAllocation(a, 'shutdown');
+  }
+}
+
+/** The transaction id as a map key. */
+export function transactionKey(msg: StunMessage): string {
+  return Buffer.from(msg.transactionId).toString('hex');
+}
