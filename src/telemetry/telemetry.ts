@@ -1,0 +1,209 @@
+// Telemetry of the gateway: one MeterProvider whose readers are the Prometheus pull endpoint and, when the OTEL_*
+// environment asks for it, an OTLP push; the admin HTTP servers (metrics, health). Protocol code never sees any
+// of this: it increments plain fields in the StatsRegistry, read here at collection time.
+import type { AddressInfo } from 'node:net';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Resource } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { AdminConfig } from '../config/types.ts';
+import { DEFAULT_HEALTHCHECK_PORT, DEFAULT_METRICS_PATH, DEFAULT_METRICS_PORT } from '../config/defaults.ts';
+import { RateLimitedLog, type Logger, type LoggerFactory } from '../log/logger.ts';
+import type { StatsRegistry } from '../stats/registry.ts';
+import { parseTelemetryEnv, type Env, type TelemetryEnv } from './env.ts';
+import { EndpointError } from './errors.ts';
+import { parseHttpEndpoint, formatBindAddress } from './endpoint-url.ts';
+import { AdminServers, type Binding } from './http-server.ts';
+import { healthRoutes, type StatusSource } from './health.ts';
+import { installOtelDiagnostics } from './diag.ts';
+import { RegistryMetricProducer } from './producer.ts';
+import { metricsRoute } from './pull.ts';
+import { prometheusText } from './prometheus-text.ts';
+import { createPushReader } from './push.ts';
+import { buildResource, PROCESS_INSTANCE_ID } from './resource.ts';
+import { registerRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.ts';
+import { PACKAGE_VERSION } from './version.ts';
+
+export const METRICS_FIELD = 'admin.metrics_endpoint';
+export const HEALTH_FIELD = 'admin.healthcheck_endpoint';
+
+export type AdminEndpoints = Pick<AdminConfig, 'metrics_endpoint' | 'healthcheck_endpoint'>;
+
+export interface TelemetryOptions {
+  readonly registry: StatsRegistry;
+  readonly logger: LoggerFactory;
+  readonly status: StatusSource;
+  /** The OTEL_* variables; process.env by default. */
+  readonly env?: Env;
+  /** service.version and stunner_build_info{version}; package.json's version by default. */
+  readonly version?: string;
+  /** Longest event-loop turn a collection may take before yielding, ms (default 2). */
+  readonly sliceMs?: number;
+}
+
+export class Telemetry {
+  readonly env: TelemetryEnv;
+  readonly resource: Resource;
+  readonly version: string;
+  readonly #registry: StatsRegistry;
+  readonly #status: StatusSource;
+  readonly #log: Logger;
+  readonly #rateLimit = new RateLimitedLog(60_000);
+  readonly #servers: AdminServers;
+  readonly #sliceMs: number | undefined;
+  #provider: MeterProvider | undefined;
+  #pull: PrometheusExporter | undefined;
+  #runtime: RuntimeMetrics | undefined;
+  #uninstallDiag: (() => void) | undefined;
+  #admin: AdminEndpoints | undefined;
+  #started = false;
+  #shuttingDown = false;
+
+  /** Throws TelemetryEnvError (code ERR_OTEL_ENV) naming a malformed OTEL_* variable. */
+  constructor(opts: TelemetryOptions) {
+    this.env = parseTelemetryEnv(opts.env ?? process.env);
+    this.version = opts.version ?? PACKAGE_VERSION;
+    this.resource = buildResource(this.env, this.version);
+    this.#registry = opts.registry;
+    this.#status = opts.status;
+    this.#log = opts.logger.get('telemetry');
+    this.#sliceMs = opts.sliceMs;
+    this.#servers = new AdminServers((err) => this.#log.error('admin HTTP server error', { error: err }));
+    for (const w of this.env.warnings) this.#log.warn(w);
+  }
+
+  /**
+   * Builds the MeterProvider and starts the admin servers. Resolves with the endpoints that could not be served
+   * (each already logged at ERROR); the caller decides whether that is fatal.
+   */
+  async start(admin: AdminEndpoints): Promise<readonly EndpointError[]> {
+    if (this.#started) throw new Error('Telemetry.start() called twice');
+    this.#started = true;
+    if (!this.env.sdkDisabled) this.#startMeterProvider();
+    return this.reconfigure(admin);
+  }
+
+  /** Applies changed admin endpoints; only a server whose address changed is restarted. */
+  async reconfigure(admin: AdminEndpoints): Promise<readonly EndpointError[]> {
+    const previous = this.#admin;
+    this.#admin = { metrics_endpoint: admin.metrics_endpoint, healthcheck_endpoint: admin.healthcheck_endpoint };
+    const errors: EndpointError[] = [];
+    const bindings: Binding[] = [];
+    const metricsChanged = previous?.metrics_endpoint !== admin.metrics_endpoint;
+    const healthChanged = previous?.healthcheck_endpoint !== admin.healthcheck_endpoint;
+
+    if (admin.metrics_endpoint !== '') {
+      if (this.#pull === undefined) {
+        if (metricsChanged) this.#log.warn(`${METRICS_FIELD} is not served: ${this.#pullOffReason()}`);
+      } else {
+        try {
+          const endpoint = parseHttpEndpoint(METRICS_FIELD, admin.metrics_endpoint,
+            { port: DEFAULT_METRICS_PORT, path: DEFAULT_METRICS_PATH });
+          const route = metricsRoute({ reader: this.#pull, logger: this.#log, rateLimit: this.#rateLimit,
+            sliceMs: this.#sliceMs });
+          bindings.push({ field: METRICS_FIELD, endpoint, routes: new Map([[endpoint.path, route]]) });
+        } catch (err) {
+          if (!(err instanceof EndpointError)) throw err;
+          errors.push(err);
+        }
+      }
+    }
+    if (admin.healthcheck_endpoint !== '') {
+      try {
+        // The path of the URL is ignored, as upstream: /live, /ready and /status are served at the root.
+        const endpoint = parseHttpEndpoint(HEALTH_FIELD, admin.healthcheck_endpoint,
+          { port: DEFAULT_HEALTHCHECK_PORT, path: '/' });
+        bindings.push({ field: HEALTH_FIELD, endpoint, routes: healthRoutes({
+          source: this.#status, registry: this.#registry, version: this.version, instanceId: PROCESS_INSTANCE_ID,
+          shuttingDown: () => this.#shuttingDown,
+        }) });
+      } catch (err) {
+        if (!(err instanceof EndpointError)) throw err;
+        errors.push(err);
+      }
+    }
+    errors.push(...await this.#servers.apply(bindings));
+    for (const err of errors) this.#log.error(err.message, { code: err.code, field: err.field });
+    for (const b of bindings) {
+      const changed = b.field === METRICS_FIELD ? metricsChanged : healthChanged;
+      const address = this.#servers.address(b.field);
+      if (changed && address !== undefined) {
+        this.#log.info(`${b.field} serving`, { address: formatBindAddress({ host: b.endpoint.host, port: address.port }),
+          paths: [...b.routes.keys()].join(',') });
+      }
+    }
+    return errors;
+  }
+
+  /** /ready answers 503 from now on; metrics and /live keep being served until shutdown(). */
+  setShuttingDown(): void {
+    this.#shuttingDown = true;
+  }
+
+  /** Pushes a last time (bounded by the export timeout), then closes the admin servers. */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    const provider = this.#provider;
+    this.#provider = undefined;
+    this.#pull = undefined;
+    try {
+      await provider?.shutdown();
+    } catch (err) {
+      this.#log.warn('telemetry shutdown: final export failed', { error: err });
+    }
+    this.#runtime?.stop();
+    this.#runtime = undefined;
+    await this.#servers.close();
+    this.#uninstallDiag?.();
+    this.#uninstallDiag = undefined;
+  }
+
+  /** Where a server for `field` listens now (port 0 resolved), if it runs. */
+  address(field: typeof METRICS_FIELD | typeof HEALTH_FIELD): AddressInfo | undefined {
+    return this.#servers.address(field);
+  }
+
+  /** The exposition a scrape would return now, without HTTP (diagnostics and tests). */
+  async prometheusText(): Promise<string> {
+    if (this.#pull === undefined) throw new Error(`Prometheus pull is off: ${this.#pullOffReason()}`);
+    const { resourceMetrics } = await this.#pull.collect();
+    return prometheusText(resourceMetrics, { sliceMs: this.#sliceMs });
+  }
+
+  #startMeterProvider(): void {
+    this.#uninstallDiag = installOtelDiagnostics(this.#log, this.#rateLimit);
+    const readers: MetricReader[] = [];
+    if (this.env.pullAllowed) {
+      this.#pull = new PrometheusExporter({
+        preventServerStart: true, // served by our admin server (shared with health, restartable)
+        withoutScopeInfo: true,
+        metricProducers: [new RegistryMetricProducer({
+          registry: this.#registry, resource: this.resource, version: this.version, sliceMs: this.#sliceMs,
+        })],
+      });
+      readers.push(this.#pull);
+    }
+    const push = this.env.push;
+    if (push !== undefined) {
+      const reader = createPushReader(push, {
+        registry: this.#registry, resource: this.resource, version: this.version, logger: this.#log,
+        rateLimit: this.#rateLimit, sliceMs: this.#sliceMs,
+      });
+      if (reader !== undefined) {
+        readers.push(reader);
+        this.#log.info('OTLP metrics push enabled', {
+          endpoint: push.endpoint, source: push.endpointSource, protocol: push.protocol,
+          interval_ms: push.exportIntervalMillis, temporality: push.temporality, compression: push.compression,
+        });
+      }
+    }
+    if (readers.length === 0) return;
+    this.#provider = new MeterProvider({ resource: this.resource, readers });
+    this.#runtime = registerRuntimeMetrics(this.#provider.getMeter('stunner.runtime', this.version));
+  }
+
+  #pullOffReason(): string {
+    if (this.env.sdkDisabled) return 'OTEL_SDK_DISABLED=true';
+    if (!this.env.pullAllowed) return 'OTEL_METRICS_EXPORTER does not list "prometheus"';
+    return 'telemetry not started';
+  }
+}
