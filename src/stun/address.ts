@@ -38,8 +38,10 @@ export function decodeAddress(v: Uint8Array, xorKey?: Uint8Array): TransportAddr
   return undefined;
 }
 
-/** Encodes an address attribute value (8 or 20 bytes); undefined if the address text is not an IP. */
+/** Encodes an address attribute value (8 or 20 bytes); undefined if the address text is not an IP or the
+ *  port is not 0..65535. */
 export function encodeAddress(a: TransportAddress, xorKey?: Uint8Array): Uint8Array | undefined {
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 0xffff) return undefined;
   const v4 = a.family === 4;
   const out = new Uint8Array(v4 ? 8 : 20);
   out[1] = v4 ? FAMILY_V4 : FAMILY_V6;

@@ -192,3 +192,13 @@ test('PASSWORD-ALGORITHM(S): algorithm, parameter length, parameters; nothing ma
   const list = PasswordAlgorithms.decode(Uint8Array.of(0, 9, 0, 1, 0xaa, 0, 0, 0, 0, 2, 0, 0), KEY)!;
   assert.deepEqual(list.map((a) => [a.algorithm, [...a.parameters]]), [[9, [0xaa]], [2, []]]);
 });
+
+// Regression: ports outside 0..65535 were truncated to 16 bits (70000 went out as 4464).
+test('address attributes: a port outside 0..65535 cannot be encoded', () => {
+  for (const codec of [MappedAddress, XorPeerAddress]) {
+    for (const port of [-1, 65536, 70000, 1.5, Number.NaN]) {
+      cannotEncode(codec, { family: 4, address: '192.0.2.1', port }, `port ${port}`);
+      cannotEncode(codec, { family: 6, address: '2001:db8::1', port }, `port ${port}`);
+    }
+  }
+});
