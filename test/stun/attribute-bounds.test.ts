@@ -202,3 +202,11 @@ test('address attributes: a port outside 0..65535 cannot be encoded', () => {
     }
   }
 });
+
+// Regression: the encoder wrote reason phrases the decoder then rejected (longer than 763 bytes).
+test('ERROR-CODE: a reason phrase of 128 characters or more than 763 bytes cannot be encoded', () => {
+  assert.notEqual(ErrorCode.encode({ code: 400, reason: 'x'.repeat(127) }, KEY), undefined);
+  cannotEncode(ErrorCode, { code: 400, reason: 'x'.repeat(128) }, '128 characters');
+  cannotEncode(ErrorCode, { code: 400, reason: 'x'.repeat(800) }, '800 bytes');
+  cannotEncode(AddressErrorCode, { family: 1, code: 440, reason: '😀'.repeat(128) }, '128 characters');
+});

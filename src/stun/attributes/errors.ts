@@ -18,9 +18,12 @@ export interface AddressErrorCodeValue extends ErrorCodeValue {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
-/** RFC 8489 §14.8: "The reason phrase MUST be a UTF-8-encoded sequence of fewer than 128 characters." */
+/** RFC 8489 §14.8: "The reason phrase MUST be a UTF-8-encoded sequence of fewer than 128 characters (which
+ *  can be as long as 509 bytes when encoding them or 763 bytes when decoding them)." */
+const MAX_REASON_BYTES = 763;
+
 function decodeCode(v: Uint8Array): ErrorCodeValue | undefined {
-  if (v.length < 4 || v.length > 4 + 763) return undefined;
+  if (v.length < 4 || v.length > 4 + MAX_REASON_BYTES) return undefined;
   const cls = v[2] & 0x07;
   const num = v[3];
   if (cls < 3 || cls > 6 || num > 99) return undefined;
@@ -34,6 +37,7 @@ function decodeCode(v: Uint8Array): ErrorCodeValue | undefined {
 function encodeCode(e: ErrorCodeValue, first: number): Uint8Array | undefined {
   if (!Number.isInteger(e.code) || e.code < 300 || e.code > 699) return undefined;
   const reason = encoder.encode(e.reason);
+  if (reason.length > MAX_REASON_BYTES || [...e.reason].length >= 128) return undefined;
   const out = new Uint8Array(4 + reason.length);
   out[0] = first;
   out[2] = Math.floor(e.code / 100);
