@@ -84,10 +84,12 @@ export function formatIPv6(b: Uint8Array, offset: number): string {
     }
     i = j;
   }
-  // Node reports IPv4-mapped addresses as ::ffff:a.b.c.d; keep the same text so lookups match.
+  // Node reports IPv4-mapped addresses as ::ffff:a.b.c.d, and IPv4-compatible ones (exactly six leading zero
+  // groups) as ::a.b.c.d; keep the same text so lookups match.
   if (bestStart === 0 && bestLen === 5 && g[5] === 0xffff) {
     return `::ffff:${formatIPv4(b, offset + 12)}`;
   }
+  if (bestStart === 0 && bestLen === 6) return `::${formatIPv4(b, offset + 12)}`;
   if (bestStart < 0) return g.map((x) => x.toString(16)).join(':');
   const left = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
   const right = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
