@@ -38,7 +38,10 @@ export class StunWriter {
     return this.#buf.subarray(8, HEADER_LENGTH);
   }
 
+  /** Makes room for an attribute of `n` bytes (header, value, padding). */
   #reserve(n: number): void {
+    // RFC 8489 §5: the message length is a 16-bit field counting the bytes after the header.
+    if (this.#len + n - HEADER_LENGTH > 0xffff) throw new EncodeError('message longer than 65535 bytes after the header');
     if (this.#len + n <= this.#buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
     this.#buf.copy(next, 0, 0, this.#len);

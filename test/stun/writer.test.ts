@@ -46,3 +46,20 @@ test('the largest message that fits: 65535 - 3 bytes of attributes after the hea
   assert.equal(msg.length, 20 + 65532);
   assert.ok(decodeStun(msg).ok);
 });
+
+// Regression: a message whose attributes exceed the 16-bit length field threw a RangeError from
+// Buffer.writeUInt16BE in finish() (or addFingerprint) instead of EncodeError from the attribute that overflowed.
+test('attributes that would make the message longer than the 16-bit length field are refused', () => {
+  const full = () => new StunWriter(Method.send, MessageClass.indication, TID).add(Data, new Uint8Array(65524));
+  assert.throws(() => full().addRaw(0x8fff, new Uint8Array(1)), isEncodeError);
+  assert.throws(() => full().add(Software, 'abcd'), isEncodeError);
+  assert.throws(() => full().addFingerprint(), isEncodeError);
+  assert.throws(() => full().addMessageIntegrity(Buffer.from('k')), isEncodeError);
+  assert.throws(() => new StunWriter(Method.send, MessageClass.indication, TID)
+    .add(Data, new Uint8Array(0xffff)).addRaw(0x8fff, new Uint8Array(0)), isEncodeError);
+  // The writer is still usable after a refusal.
+  const w = full();
+  assert.throws(() => w.addFingerprint(), isEncodeError);
+  const r = decodeStun(w.addRaw(0x8fff, new Uint8Array(0)).finish());
+  assert.ok(r.ok);
+});
