@@ -1,0 +1,220 @@
+// The gateway: a running stunnerd config. It builds clusters, listeners and the TURN core from a validated
+// config, sweeps expiries with one coarse timer, re-resolves STRICT_DNS clusters, and applies a new config
+// in place: unchanged listeners keep their sockets and allocations.
+import { lookup } from 'node:dns/promises';
+import type { ListenerConfig, StunnerConfig } from '../config/types.ts';
+import { DNS_REFRESH_INTERVAL_MS } from '../config/defaults.ts';
+import { authenticatorFromConfig } from '../auth/from-config.ts';
+import { Cluster } from '../cluster/cluster.ts';
+import { PeerAdmission } from '../cluster/peer-admission.ts';
+import { RateLimitedLog, type Logger, type LoggerFactory } from '../log/logger.ts';
+import { StatsRegistry } from '../stats/registry.ts';
+import { TurnServer, type TurnLimits } from '../turn/turn-server.ts';
+import { SWEEP_INTERVAL_MS } from '../turn/timers.ts';
+import type { ListenerRuntime } from './listener-runtime.ts';
+import { planRelayAddresses } from './relay-address.ts';
+import { UdpListener } from './udp-listener.ts';
+import { UdpRelayAllocator } from './udp-relay.ts';
+
+export type Resolver = (host: string) => Promise<string[]>;
+
+export interface GatewayOptions {
+  readonly logs: LoggerFactory;
+  readonly registry?: StatsRegistry;
+  readonly clock?: () => number;
+  readonly resolver?: Resolver;
+}
+
+export class GatewayError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+
+export function limitsOf(config: StunnerConfig): TurnLimits {
+  const l = config.admin.limits;
+  return {
+    userQuota: config.admin.user_quota,
+    maxAllocations: l.max_allocations,
+    maxPermissionsPerAllocation: l.max_permissions_per_allocation,
+    maxChannelsPerAllocation: l.max_channels_per_allocation,
+    unauthenticatedRate: l.unauthenticated_rate,
+  };
+}
+
+export class Gateway {
+  readonly registry: StatsRegistry;
+  readonly server: TurnServer;
+  readonly listeners = new Map<string, ListenerRuntime>();
+  readonly clusters = new Map<string, Cluster>();
+  config: StunnerConfig;
+  /** Incremented on every applied config. */
+  generation = 0;
+  readonly #logs: LoggerFactory;
+  readonly #log: Logger;
+  readonly #resolver: Resolver;
+  readonly #errors = new RateLimitedLog();
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #dnsTimer: NodeJS.Timeout | undefined;
+
+  constructor(config: StunnerConfig, opts: GatewayOptions) {
+    this.config = config;
+    this.#logs = opts.logs;
+    this.#log = opts.logs.get('stunner');
+    this.registry = opts.registry ?? new StatsRegistry();
+    this.#resolver = opts.resolver ?? defaultResolver;
+    this.server = new TurnServer({
+      authenticator: authenticatorFromConfig(config.auth, opts.clock),
+      realm: config.auth.realm,
+      limits: limitsOf(config),
+      logger: opts.logs.get('turn'),
+      clock: opts.clock,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.#buildClusters(this.config);
+    await this.#resolveAll();
+    for (const l of this.config.listeners) await this.#startListener(l);
+    this.registry.retain(this.#routeMap(this.config));
+    this.generation = 1;
+    this.#sweepTimer = setInterval(() => this.server.sweep(), SWEEP_INTERVAL_MS);
+    this.#sweepTimer.unref();
+    this.#dnsTimer = setInterval(() => void this.#refreshDns(), DNS_REFRESH_INTERVAL_MS);
+    this.#dnsTimer.unref();
+  }
+
+  /** The name -> routes map the stats registry keeps series for. */
+  #routeMap(config: StunnerConfig): Map<string, readonly string[]> {
+    return new Map(config.listeners.map((l) => [l.name, l.routes.filter((r) => this.clusters.has(r))]));
+  }
+
+  #buildClusters(config: StunnerConfig): void {
+    this.clusters.clear();
+    for (const c of config.clusters) this.clusters.set(c.name, new Cluster(c));
+  }
+
+  #admission(l: ListenerConfig): PeerAdmission {
+    const routes = l.routes.map((r) => this.clusters.get(r)).filter((c): c is Cluster => c !== undefined);
+    return new PeerAdmission(l.name, routes, (cluster) => this.registry.cluster(l.name, cluster));
+  }
+
+  async #startListener(l: ListenerConfig): Promise<void> {
+    const log = this.#logs.get('listener');
+    const onError = (err: Error) => this.#errors.warn(log, `${l.name}:${err.message}`, 'socket error',
+      { listener: l.name, error: err.message });
+    let listener: ListenerRuntime;
+    switch (l.protocol) {
+      case 'TURN-UDP': {
+        const relays = new UdpRelayAllocator({
+          plan: planRelayAddresses(l.address), minPort: l.min_relay_port, maxPort: l.max_relay_port, onError,
+        });
+        listener = new UdpListener({
+          config: l, stats: this.registry.listener(l.name), server: this.server, relays,
+          admission: this.#admission(l), onError,
+        });
+        break;
+      }
+      default:
+        throw new GatewayError('ERR_LISTENER_PROTOCOL', `listener ${l.name}: protocol ${l.protocol} is not supported yet`);
+    }
+    try {
+      await listener.listen();
+    } catch (err) {
+      throw new GatewayError('ERR_LISTENER_BIND',
+        `listener ${l.name}: cannot listen on ${l.protocol} ${l.address}:${l.port}: ${(err as Error).message}`);
+    }
+    this.listeners.set(l.name, listener);
+    const a = listener.address;
+    this.#log.info('listener started', { name: l.name, protocol: l.protocol, address: `${a.address}:${a.port}` });
+  }
+
+  async #stopListener(name: string): Promise<void> {
+    const listener = this.listeners.get(name);
+    if (listener === undefined) return;
+    for (const a of [...this.server.allocations]) if (a.listener === listener) this.server.deleteAllocation(a, 'listener stopped');
+    this.listeners.delete(name);
+    await listener.close();
+    this.#log.info('listener stopped', { name });
+  }
+
+  async #resolveAll(): Promise<boolean> {
+    let changed = false;
+    await Promise.all([...this.clusters.values()].filter((c) => c.type === 'STRICT_DNS').map(async (c) => {
+      const addrs: string[] = [];
+      for (const host of c.hostnames) {
+        try {
+          addrs.push(...await this.#resolver(host));
+        } catch (err) {
+          this.#errors.warn(this.#log, `dns:${host}`, 'cannot resolve STRICT_DNS endpoint',
+            { cluster: c.name, host, error: (err as Error).message });
+        }
+      }
+      if (c.setResolved(addrs)) {
+        changed = true;
+        this.#log.debug('cluster endpoints resolved', { cluster: c.name, addresses: addrs });
+      }
+    }));
+    return changed;
+  }
+
+  async #refreshDns(): Promise<void> {
+    if (await this.#resolveAll()) for (const l of this.listeners.values()) this.server.readmitAll(l);
+  }
+
+  /**
+   * Applies a new validated config in place (spec/config.md, "Reconfiguration"): listeners whose socket
+   * parameters changed restart, the rest keep their allocations and get the new routes and clusters; a
+   * realm change restarts every listener. Throws if a listener cannot start; the caller keeps the error.
+   */
+  async reconfigure(next: StunnerConfig): Promise<void> {
+    const prev = this.config;
+    const realmChanged = prev.auth.realm !== next.auth.realm;
+    this.#buildClusters(next);
+    await this.#resolveAll();
+    const nextByName = new Map(next.listeners.map((l) => [l.name, l]));
+    for (const name of [...this.listeners.keys()]) {
+      const n = nextByName.get(name);
+      if (n === undefined || realmChanged || needsRestart(this.listeners.get(name)!.config, n)) {
+        await this.#stopListener(name);
+      }
+    }
+    this.server.realm = next.auth.realm;
+    this.server.update(authenticatorFromConfig(next.auth), limitsOf(next));
+    for (const l of next.listeners) {
+      const running = this.listeners.get(l.name);
+      if (running === undefined) {
+        await this.#startListener(l);
+      } else {
+        running.config = l;
+        running.admission = this.#admission(l);
+        this.server.readmitAll(running);
+      }
+    }
+    this.config = next;
+    this.registry.retain(this.#routeMap(next));
+    this.generation++;
+  }
+
+  /** Stops accepting new allocations; existing ones keep relaying. */
+  drain(): void {
+    this.server.draining = true;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    clearInterval(this.#dnsTimer);
+    this.server.close();
+    for (const name of [...this.listeners.keys()]) await this.#stopListener(name);
+  }
+}
+
+/** Socket-level parameters: a change means the listener must be restarted. */
+export function needsRestart(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.protocol !== b.protocol || a.address !== b.address || a.port !== b.port || a.cert !== b.cert
+    || a.key !== b.key || a.min_relay_port !== b.min_relay_port || a.max_relay_port !== b.max_relay_port;
+}

@@ -1,0 +1,13 @@
+// What the gateway holds for every listener, whatever its transport.
+import type { ListenerConfig } from '../config/types.ts';
+import type { PeerAdmission } from '../cluster/peer-admission.ts';
+import type { ListenerContext } from '../turn/listener-context.ts';
+
+export interface ListenerRuntime extends ListenerContext {
+  config: ListenerConfig;
+  admission: PeerAdmission;
+  listen(): Promise<void>;
+  /** The bound address (port 0 in the config resolves here). */
+  readonly address: { address: string; port: number };
+  close(): Promise<void>;
+}

@@ -1,0 +1,133 @@
+// A TURN-UDP listener: one dgram socket; each datagram is routed to the allocation of its 5-tuple.
+// ChannelData is recognised by its first byte before any STUN parsing (the hot path).
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { ListenerConfig } from '../config/types.ts';
+import type { PeerAdmission } from '../cluster/peer-admission.ts';
+import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
+import type { Allocation } from '../turn/allocation.ts';
+import type { ListenerContext } from '../turn/listener-context.ts';
+import type { TurnServer } from '../turn/turn-server.ts';
+import type { RelayAllocator } from '../turn/relay.ts';
+import { UdpClientLink } from './udp-link.ts';
+
+/** Kernel socket buffers for the shared listener socket: bursts from many clients land here. */
+const SOCKET_BUFFER_BYTES = 4 << 20;
+
+export interface UdpListenerOptions {
+  readonly config: ListenerConfig;
+  readonly stats: ListenerStats;
+  readonly server: TurnServer;
+  readonly relays: RelayAllocator;
+  admission: PeerAdmission;
+  readonly onError: (err: Error) => void;
+}
+
+export class UdpListener implements ListenerContext {
+  readonly name: string;
+  readonly stats: ListenerStats;
+  readonly relays: RelayAllocator;
+  admission: PeerAdmission;
+  config: ListenerConfig;
+  readonly #server: TurnServer;
+  readonly #socket: Socket;
+  /**
+   * Allocations by client port, then address: a number-keyed lookup and a string compare per datagram,
+   * without building a "host:port" key string.
+   */
+  readonly #byPort = new Map<number, Allocation | Allocation[]>();
+
+  constructor(opts: UdpListenerOptions) {
+    this.name = opts.config.name;
+    this.config = opts.config;
+    this.stats = opts.stats;
+    this.relays = opts.relays;
+    this.admission = opts.admission;
+    this.#server = opts.server;
+    const v6 = isIP(opts.config.address) === 6;
+    this.#socket = createSocket({
+      type: v6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
+    });
+    this.#socket.on('message', this.#onMessage);
+    this.#socket.on('error', opts.onError);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      this.#socket.once('error', fail);
+      this.#socket.bind(this.config.port, this.config.address, () => {
+        this.#socket.off('error', fail);
+        resolve();
+      });
+    });
+  }
+
+  get address(): { address: string; port: number } {
+    return this.#socket.address();
+  }
+
+  readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    const stats = this.stats;
+    stats.rxPackets++;
+    stats.rxBytes += msg.length;
+    const allocation = this.#lookup(rinfo.address, rinfo.port);
+    const kind = msg.length > 0 ? msg[0] & 0xc0 : 0xc0;
+    if (kind === 0x40) {
+      // RFC 8656 §12.6: ChannelData from a 5-tuple without an allocation is discarded.
+      if (allocation === undefined || allocation.state !== 'active') stats.drops[DROP.no_allocation]++;
+      else allocation.relayChannelData(msg);
+      return;
+    }
+    if (kind !== 0) {
+      stats.drops[DROP.malformed]++;
+      return;
+    }
+    const link = allocation?.client ?? new UdpClientLink(this.#socket, rinfo.address, rinfo.port, stats);
+    this.#server.handleStun(this, link, msg, allocation);
+  };
+
+  #lookup(address: string, port: number): Allocation | undefined {
+    const e = this.#byPort.get(port);
+    if (e === undefined) return undefined;
+    if (!Array.isArray(e)) return e.client.remoteAddress === address ? e : undefined;
+    for (const a of e) if (a.client.remoteAddress === address) return a;
+    return undefined;
+  }
+
+  attach(a: Allocation): void {
+    const port = a.client.remotePort;
+    const e = this.#byPort.get(port);
+    if (e === undefined) this.#byPort.set(port, a);
+    else if (Array.isArray(e)) e.push(a);
+    else this.#byPort.set(port, [e, a]);
+    this.stats.connectionOpened();
+  }
+
+  detach(a: Allocation): void {
+    const port = a.client.remotePort;
+    const e = this.#byPort.get(port);
+    if (e === undefined) return;
+    if (e === a) {
+      this.#byPort.delete(port);
+    } else if (Array.isArray(e)) {
+      const i = e.indexOf(a);
+      if (i < 0) return;
+      e.splice(i, 1);
+      if (e.length === 1) this.#byPort.set(port, e[0]);
+    } else {
+      return;
+    }
+    this.stats.connectionClosed();
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.#socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
