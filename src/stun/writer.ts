@@ -77,8 +77,12 @@ export class StunWriter {
     return this.addRaw(Attr.MESSAGE_INTEGRITY, mac);
   }
 
-  /** RFC 8489 §14.6. */
+  /** RFC 8489 §14.6: "The value will be at most 32 bytes, but it MUST be at least 16 bytes and MUST be a multiple
+   *  of 4 bytes." */
   addMessageIntegritySha256(key: Uint8Array, length = 32): this {
+    if (!Number.isInteger(length) || length < 16 || length > 32 || length % 4 !== 0) {
+      throw new EncodeError(`MESSAGE-INTEGRITY-SHA256 length ${length} is not 16..32 and a multiple of 4`);
+    }
     this.#reserve(4 + length);
     const at = this.#len;
     const mac = computeMessageIntegritySha256(this.#buf.subarray(0, at), at, key, length);

@@ -63,3 +63,14 @@ test('attributes that would make the message longer than the 16-bit length field
   const r = decodeStun(w.addRaw(0x8fff, new Uint8Array(0)).finish());
   assert.ok(r.ok);
 });
+
+// Regression: any length was accepted, producing a MESSAGE-INTEGRITY-SHA256 that no receiver can verify.
+test('MESSAGE-INTEGRITY-SHA256 must be 16 to 32 bytes, a multiple of 4 (RFC 8489 §14.6)', () => {
+  for (const length of [0, 4, 10, 12, 15, 17, 30, 33, 36, 64]) {
+    assert.throws(() => new StunWriter(Method.allocate, MessageClass.request, TID)
+      .addMessageIntegritySha256(Buffer.from('k'), length), isEncodeError, `length ${length}`);
+  }
+  for (const length of [16, 20, 24, 28, 32]) {
+    new StunWriter(Method.allocate, MessageClass.request, TID).addMessageIntegritySha256(Buffer.from('k'), length);
+  }
+});
