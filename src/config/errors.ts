@@ -19,10 +19,14 @@ export interface ConfigProblem {
   readonly path: string;
   /** What was expected, and what was found. */
   readonly message: string;
+  /** The Kubernetes resource the path is in, e.g. `Gateway stunner/udp-gateway`. */
+  readonly resource?: string;
 }
 
+/** `listeners[1].port: must be 1..65535, got 70000`, prefixed by the resource when there is one. */
 export function formatProblem(p: ConfigProblem): string {
-  return p.path === '' ? p.message : `${p.path}: ${p.message}`;
+  const at = p.resource === undefined ? p.path : p.path === '' ? p.resource : `${p.resource}: ${p.path}`;
+  return at === '' ? p.message : `${at}: ${p.message}`;
 }
 
 export class ConfigError extends Error {
@@ -56,8 +60,14 @@ export function childPath(base: string, key: string | number): string {
   return base === '' ? key : `${base}.${key}`;
 }
 
+/** Where validation code reports what it finds. */
+export interface ProblemSink {
+  error(path: string, message: string): void;
+  warn(path: string, message: string): void;
+}
+
 /** Collects every error and warning of one validation pass, so users see all of them at once. */
-export class Problems {
+export class Problems implements ProblemSink {
   readonly errors: ConfigProblem[] = [];
   readonly warnings: ConfigProblem[] = [];
 
@@ -67,6 +77,14 @@ export class Problems {
 
   warn(path: string, message: string): void {
     this.warnings.push({ path, message });
+  }
+
+  /** A sink whose problems name `resource` (e.g. `Gateway stunner/udp-gateway`) before their path. */
+  in(resource: string): ProblemSink {
+    return {
+      error: (path, message) => this.errors.push({ resource, path, message }),
+      warn: (path, message) => this.warnings.push({ resource, path, message }),
+    };
   }
 
   /** Throws one ConfigError carrying every error collected so far. */

@@ -1,7 +1,7 @@
 // Typed reads of fields from an untrusted, parsed config document. Each read reports a problem at
 // the field's JSON path and falls back to the default, so one pass finds every problem.
 
-import { childPath, type Problems } from './errors.ts';
+import { childPath, type ProblemSink } from './errors.ts';
 
 export type RawObject = Record<string, unknown>;
 
@@ -18,14 +18,14 @@ export function describeValue(v: unknown): string {
 }
 
 /** Upstream adds fields over time: unknown ones are accepted but named in a warning. */
-export function warnUnknownFields(obj: RawObject, known: readonly string[], path: string, problems: Problems): void {
+export function warnUnknownFields(obj: RawObject, known: readonly string[], path: string, problems: ProblemSink): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) problems.warn(childPath(path, key), 'unknown field, ignored');
   }
 }
 
 /** A nested map; absent or null reads as an empty map. */
-export function readObject(obj: RawObject, key: string, path: string, problems: Problems): RawObject {
+export function readObject(obj: RawObject, key: string, path: string, problems: ProblemSink): RawObject {
   const v = obj[key];
   if (v === undefined || v === null) return {};
   if (isObject(v)) return v;
@@ -34,7 +34,7 @@ export function readObject(obj: RawObject, key: string, path: string, problems: 
 }
 
 /** A string; absent, null or "" reads as `fallback` (as upstream's omitempty fields). */
-export function readString(obj: RawObject, key: string, path: string, problems: Problems, fallback = ''): string {
+export function readString(obj: RawObject, key: string, path: string, problems: ProblemSink, fallback = ''): string {
   const v = obj[key];
   if (v === undefined || v === null || v === '') return fallback;
   if (typeof v === 'string') return v;
@@ -51,7 +51,7 @@ export interface IntegerRange {
  * An integer in `range`; absent or null reads as `fallback`, and so does 0 when 0 is out of range
  * (upstream's omitempty ports). A decimal string is accepted too, because `${PORT}` expands to one.
  */
-export function readInteger(obj: RawObject, key: string, path: string, problems: Problems, fallback: number,
+export function readInteger(obj: RawObject, key: string, path: string, problems: ProblemSink, fallback: number,
   range: IntegerRange): number {
   const v = obj[key];
   if (v === undefined || v === null || v === '') return fallback;
@@ -71,7 +71,7 @@ export function readInteger(obj: RawObject, key: string, path: string, problems:
 }
 
 /** A list of strings; absent or null reads as []. */
-export function readStringList(obj: RawObject, key: string, path: string, problems: Problems): string[] {
+export function readStringList(obj: RawObject, key: string, path: string, problems: ProblemSink): string[] {
   const v = obj[key];
   if (v === undefined || v === null) return [];
   const at = childPath(path, key);
@@ -88,7 +88,7 @@ export function readStringList(obj: RawObject, key: string, path: string, proble
 }
 
 /** A list of maps, each with its path; absent or null reads as []. */
-export function readObjectList(obj: RawObject, key: string, path: string, problems: Problems):
+export function readObjectList(obj: RawObject, key: string, path: string, problems: ProblemSink):
   Array<{ item: RawObject; path: string }> {
   const v = obj[key];
   if (v === undefined || v === null) return [];

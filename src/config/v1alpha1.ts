@@ -4,13 +4,13 @@
 // 32768..65535 (upstream v1alpha1 DefaultMinRelayPort/DefaultMaxRelayPort), which is made explicit
 // here so a converted config relays from the same ports as before.
 
-import { childPath, type Problems } from './errors.ts';
+import { childPath, type ProblemSink } from './errors.ts';
 import { isObject, type RawObject } from './fields.ts';
 
 export const V1ALPHA1_MIN_RELAY_PORT = 32768;
 export const V1ALPHA1_MAX_RELAY_PORT = 65535;
 
-export function convertV1alpha1(raw: RawObject, problems: Problems): RawObject {
+export function convertV1alpha1(raw: RawObject, problems: ProblemSink): RawObject {
   problems.warn('version', 'v1alpha1 is deprecated, converted to v1');
   const listeners = Array.isArray(raw.listeners)
     ? raw.listeners.map((l: unknown) => (isObject(l) ? withRelayPortDefaults(l) : l))

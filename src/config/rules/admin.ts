@@ -6,7 +6,7 @@ import {
   DEFAULT_MAX_ALLOCATIONS, DEFAULT_MAX_CHANNELS_PER_ALLOCATION, DEFAULT_MAX_PERMISSIONS_PER_ALLOCATION,
   DEFAULT_METRICS_ENDPOINT, DEFAULT_UNAUTHENTICATED_RATE,
 } from '../defaults.ts';
-import { childPath, type Problems } from '../errors.ts';
+import { childPath, type ProblemSink } from '../errors.ts';
 import { describeValue, readInteger, readObject, readString, warnUnknownFields, type RawObject } from '../fields.ts';
 import { checkEndpoint } from '../http-endpoint.ts';
 import type { AdminConfig, LimitsConfig } from '../types.ts';
@@ -17,7 +17,7 @@ const UPSTREAM_ONLY_FIELDS = ['offload_engine', 'offload_interfaces', 'license_c
 const LIMITS_FIELDS = ['max_allocations', 'max_permissions_per_allocation', 'max_channels_per_allocation',
   'unauthenticated_rate', 'drain_timeout'];
 
-export function validateAdmin(raw: RawObject, path: string, problems: Problems): AdminConfig {
+export function validateAdmin(raw: RawObject, path: string, problems: ProblemSink): AdminConfig {
   for (const key of UPSTREAM_ONLY_FIELDS) {
     if (key in raw) problems.warn(childPath(path, key), 'upstream stunnerd setting not supported here, ignored');
   }
@@ -41,7 +41,7 @@ export function validateAdmin(raw: RawObject, path: string, problems: Problems):
 }
 
 /** Absent means the default; "" means the server is off (upstream's *string semantics). */
-function readEndpoint(raw: RawObject, key: string, path: string, problems: Problems, fallback: string): string {
+function readEndpoint(raw: RawObject, key: string, path: string, problems: ProblemSink, fallback: string): string {
   const v = raw[key];
   if (v === undefined || v === null) return fallback;
   const at = childPath(path, key);
@@ -56,14 +56,14 @@ function readEndpoint(raw: RawObject, key: string, path: string, problems: Probl
 }
 
 /** Upstream clamps a negative quota to 0 (no quota); so do we, with a warning. */
-function readUserQuota(raw: RawObject, path: string, problems: Problems): number {
+function readUserQuota(raw: RawObject, path: string, problems: ProblemSink): number {
   const quota = readInteger(raw, 'user_quota', path, problems, 0, { min: Number.MIN_SAFE_INTEGER });
   if (quota >= 0) return quota;
   problems.warn(childPath(path, 'user_quota'), `negative quota ${quota} means no quota`);
   return 0;
 }
 
-function validateLimits(raw: RawObject, path: string, problems: Problems): LimitsConfig {
+function validateLimits(raw: RawObject, path: string, problems: ProblemSink): LimitsConfig {
   warnUnknownFields(raw, LIMITS_FIELDS, path, problems);
   const nonNegative = { min: 0 };
   return {

@@ -1,7 +1,7 @@
 // auth: static (username/password) or ephemeral (TURN REST API shared secret) credentials.
 
 import { DEFAULT_AUTH_TYPE, DEFAULT_REALM } from '../defaults.ts';
-import { childPath, type Problems } from '../errors.ts';
+import { childPath, type ProblemSink } from '../errors.ts';
 import { describeValue, readObject, readString, warnUnknownFields, type RawObject } from '../fields.ts';
 import type { AuthConfig, AuthType } from '../types.ts';
 
@@ -19,7 +19,7 @@ const REQUIRED_CREDENTIALS: Readonly<Record<AuthType, readonly string[]>> = {
   ephemeral: ['secret'],
 };
 
-export function validateAuth(raw: RawObject, path: string, problems: Problems): AuthConfig {
+export function validateAuth(raw: RawObject, path: string, problems: ProblemSink): AuthConfig {
   warnUnknownFields(raw, ['type', 'realm', 'credentials'], path, problems);
   const rawType = readString(raw, 'type', path, problems, DEFAULT_AUTH_TYPE);
   let type = AUTH_TYPE_ALIASES[rawType.toLowerCase()];

@@ -3,12 +3,12 @@
 import { isIP } from 'node:net';
 import { parseStaticEndpoint } from '../cluster-endpoint.ts';
 import { DEFAULT_CLUSTER_PROTOCOL, DEFAULT_CLUSTER_TYPE } from '../defaults.ts';
-import { childPath, type Problems } from '../errors.ts';
+import { childPath, type ProblemSink } from '../errors.ts';
 import { describeValue, readString, readStringList, warnUnknownFields, type RawObject } from '../fields.ts';
 import { isHostName } from '../host-name.ts';
 import { CLUSTER_PROTOCOLS, CLUSTER_TYPES, type ClusterConfig, type ClusterProtocol, type ClusterType } from '../types.ts';
 
-export function validateCluster(raw: RawObject, path: string, problems: Problems): ClusterConfig {
+export function validateCluster(raw: RawObject, path: string, problems: ProblemSink): ClusterConfig {
   warnUnknownFields(raw, ['name', 'type', 'protocol', 'endpoints'], path, problems);
   const name = readString(raw, 'name', path, problems);
   if (raw.name === undefined || raw.name === null || raw.name === '') problems.error(childPath(path, 'name'), 'required');
@@ -23,7 +23,7 @@ export function validateCluster(raw: RawObject, path: string, problems: Problems
   return { name, type, protocol, endpoints };
 }
 
-function normaliseEndpoint(ep: string, type: ClusterType, path: string, problems: Problems): string {
+function normaliseEndpoint(ep: string, type: ClusterType, path: string, problems: ProblemSink): string {
   if (type === 'STATIC') {
     const parsed = parseStaticEndpoint(ep);
     if (typeof parsed === 'string') {
@@ -41,7 +41,7 @@ function normaliseEndpoint(ep: string, type: ClusterType, path: string, problems
 }
 
 function readEnum<T extends string>(raw: RawObject, key: string, values: readonly T[], fallback: T, path: string,
-  problems: Problems): T {
+  problems: ProblemSink): T {
   const v = readString(raw, key, path, problems, fallback);
   const found = values.find((x) => x === v.trim().toUpperCase());
   if (found !== undefined) return found;

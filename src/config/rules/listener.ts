@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import { DEFAULT_LISTENER_ADDRESS, DEFAULT_LISTENER_PROTOCOL, DEFAULT_PORT } from '../defaults.ts';
-import { childPath, type Problems } from '../errors.ts';
+import { childPath, type ProblemSink } from '../errors.ts';
 import { describeValue, readInteger, readString, readStringList, warnUnknownFields, type RawObject } from '../fields.ts';
 import { isHostName } from '../host-name.ts';
 import { checkCertificatePair, decodePem } from '../pem.ts';
@@ -24,7 +24,7 @@ export function isTlsProtocol(p: ListenerProtocol): boolean {
   return p === 'TURN-TLS' || p === 'TURN-DTLS';
 }
 
-export function validateListener(raw: RawObject, path: string, problems: Problems): ListenerConfig {
+export function validateListener(raw: RawObject, path: string, problems: ProblemSink): ListenerConfig {
   warnUnknownFields(raw, LISTENER_FIELDS, path, problems);
   const name = readString(raw, 'name', path, problems);
   if (raw.name === undefined || raw.name === null || raw.name === '') problems.error(childPath(path, 'name'), 'required');
@@ -65,7 +65,7 @@ export function validateListener(raw: RawObject, path: string, problems: Problem
 }
 
 /** Neither bound: any ephemeral port (0..0). One bound: the other is the end of the port space. */
-function readRelayPortRange(raw: RawObject, path: string, problems: Problems):
+function readRelayPortRange(raw: RawObject, path: string, problems: ProblemSink):
   Pick<ListenerConfig, 'min_relay_port' | 'max_relay_port'> {
   const min = readInteger(raw, 'min_relay_port', path, problems, 0, PORT);
   const max = readInteger(raw, 'max_relay_port', path, problems, 0, PORT);
@@ -78,7 +78,7 @@ function readRelayPortRange(raw: RawObject, path: string, problems: Problems):
   return range;
 }
 
-function readTls(raw: RawObject, protocol: ListenerProtocol, path: string, problems: Problems):
+function readTls(raw: RawObject, protocol: ListenerProtocol, path: string, problems: ProblemSink):
   Pick<ListenerConfig, 'cert' | 'key'> {
   const cert = readString(raw, 'cert', path, problems);
   const key = readString(raw, 'key', path, problems);
