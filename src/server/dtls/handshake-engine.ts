@@ -5,10 +5,12 @@
 // - every epoch-0 record it sends is renumbered (werift reuses record sequence numbers, which OpenSSL
 //   drops as replays, so its retransmissions and fragmented certificates would never arrive);
 // - oversized flights are split into datagrams of at most `mtu` bytes at record boundaries;
+// - a message werift fragmented (a certificate over 1240 bytes) enters the transcript whole;
 // - the client's Finished is verified (werift only logs it);
 // - its timers are stopped at their next wake-up when the engine is disposed.
 
 import { CipherContext, DtlsServer as WeriftServer } from 'werift-dtls/lib/dtls/src/index.js';
+import { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
 import { cookieOf, withoutCookie } from './client-hello.ts';
 import type { ClientHelloView } from './client-hello.ts';
 import { HASH_SHA256 } from './credentials.ts';
@@ -149,6 +151,28 @@ export class HandshakeEngine {
     }
     this.#muted = false;
     this.#feed(hello.datagram.subarray(0, hello.recordEnd));
+    // werift built and cached flight 4 synchronously in the call above.
+    this.#reassembleFlight4();
+  }
+
+  /**
+   * RFC 6347 §4.2.6: "the Finished MAC MUST be computed as if each handshake message had been sent
+   * as a single fragment." werift caches each fragment of a message it split as its own transcript
+   * entry, so with a certificate over 1240 bytes both sides would derive different secrets.
+   */
+  #reassembleFlight4(): void {
+    const flight = this.#server.dtls.handshakeCache[4];
+    if (flight === undefined) return;
+    const parts = new Map<number, FragmentedHandshake[]>();
+    for (const m of flight.data) {
+      const list = parts.get(m.msg_type);
+      if (list === undefined) parts.set(m.msg_type, [m]);
+      else list.push(m);
+    }
+    if (flight.data.length === parts.size) return;
+    const whole: FragmentedHandshake[] = [];
+    for (const list of parts.values()) whole.push(list.length === 1 ? list[0] : FragmentedHandshake.assemble(list));
+    flight.data = whole;
   }
 
   #send(data: Buffer): void {
