@@ -11,8 +11,9 @@ export type FramerError = 'not-stun-or-channeldata' | 'frame-too-large';
 /** `frame` excludes ChannelData padding; `wireLength` includes it (what the stream carried). */
 export type FrameHandler = (frame: Buffer, kind: FrameKind, wireLength: number) => void;
 
-/** STUN: 20-byte header + length (≤ 65535); ChannelData: 4 + 65535 + 1 byte of padding. */
-export const MAX_FRAME_BYTES = 65540;
+/** The largest frame a header can announce: STUN, 20-byte header + length (≤ 65535); ChannelData is at most
+ *  4 + 65535 + 1 byte of padding. */
+export const MAX_FRAME_BYTES = HEADER_LENGTH + 0xffff;
 
 export class StreamFramer {
   readonly #onFrame: FrameHandler;

@@ -152,3 +152,19 @@ test('frame-too-large: refused from its header, before buffering it; the limit i
     assert.equal(framer.push(Buffer.from(fits)), 'frame-too-large');
   }
 });
+
+// Regression: MAX_FRAME_BYTES was 65540, the largest ChannelData frame, but a STUN message can be 20 + 65532
+// bytes, so the default framer closed streams carrying a legal maximum-size message.
+test('the default limit admits the largest STUN message and the largest padded ChannelData frame', () => {
+  const stunMax = new StunWriter(Method.send, MessageClass.indication, TID).add(Data, new Uint8Array(65528)).finish();
+  assert.equal(stunMax.length, 20 + 65532);
+  const channelMax = encodeChannelData(0x4000, new Uint8Array(65535), true);
+  assert.equal(channelMax.length, 65540);
+  assert.ok(MAX_FRAME_BYTES >= stunMax.length);
+  for (const frame of [stunMax, channelMax]) {
+    const got: number[] = [];
+    const framer = new StreamFramer((_f, _k, wireLength) => got.push(wireLength));
+    assert.equal(framer.push(Buffer.from(frame)), undefined);
+    assert.deepEqual(got, [frame.length]);
+  }
+});
