@@ -168,3 +168,28 @@ test('the default limit admits the largest STUN message and the largest padded C
     assert.deepEqual(got, [frame.length]);
   }
 });
+
+// Regression: each push concatenated the partial frame with the new chunk, so a frame arriving in n small
+// reads cost O(n²) bytes copied (a 64 KiB frame sent a byte at a time: ~2 GB of copying, about a second of
+// CPU per frame). The cost of a byte-at-a-time stream must not grow with the frame size: 16 frames of 4 KiB
+// and one frame of 64 KiB (the same bytes) take about the same time; a quadratic framer takes ~16× longer.
+test('byte-at-a-time delivery costs time linear in the bytes, not in the square of the frame size', () => {
+  const small = Buffer.concat(Array.from({ length: 16 }, () => encodeChannelData(0x4000, new Uint8Array(4092))));
+  const large = encodeChannelData(0x4000, new Uint8Array(65532));
+  assert.equal(small.length, large.length);
+  const time = (stream: Buffer): number => {
+    let best = Infinity;
+    for (let round = 0; round < 3; round++) {
+      let frames = 0;
+      const framer = new StreamFramer(() => frames++);
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < stream.length; i++) framer.push(stream.subarray(i, i + 1));
+      best = Math.min(best, Number(process.hrtime.bigint() - start));
+      assert.ok(frames > 0);
+    }
+    return best;
+  };
+  time(small); // warm up
+  const ratio = time(large) / time(small);
+  assert.ok(ratio < 4, `64 KiB frame took ${ratio.toFixed(1)}× as long as 16 × 4 KiB`);
+});
