@@ -92,6 +92,8 @@ export function isComprehensionRequired(type: number): boolean {
 /** RFC 8656 §12: "channel numbers 0x4000 through 0x4FFF" are the ones a client may bind. */
 export const MIN_CHANNEL = 0x4000;
 export const MAX_CHANNEL = 0x4fff;
+/** RFC 5766 §11 allowed "0x4000 through 0x7FFF"; RFC 5766 clients (coturn's among them) still use it. */
+export const MAX_CHANNEL_RFC5766 = 0x7fff;
 
 /** RFC 8656 §14.7 / §18.2: protocol numbers in REQUESTED-TRANSPORT. */
 export const TRANSPORT_UDP = 17;

@@ -1,5 +1,5 @@
 // ChannelBind requests, RFC 8656 §11.2.
-import { Attr, MAX_CHANNEL, MIN_CHANNEL } from '../../stun/constants.ts';
+import { Attr, MAX_CHANNEL_RFC5766, MIN_CHANNEL } from '../../stun/constants.ts';
 import { XorPeerAddress } from '../../stun/attributes/address.ts';
 import { ChannelNumber } from '../../stun/attributes/numeric.ts';
 import { ChannelBinding } from '../channel-binding.ts';
@@ -22,7 +22,9 @@ export function handleChannelBind(server: TurnServer, req: Request): void {
   if (number === undefined || peer === undefined || !msg.has(Attr.XOR_PEER_ADDRESS)) {
     return reply(req, 400, { key: cred.key });
   }
-  if (number < MIN_CHANNEL || number > MAX_CHANNEL) return reply(req, 400, { key: cred.key });
+  // RFC 5766 clients bind up to 0x7FFF; like pion (upstream STUNner) and coturn we accept them: the
+  // numbers do not collide with STUN (0b00) and ChannelData is recognised by its first two bits (0b01).
+  if (number < MIN_CHANNEL || number > MAX_CHANNEL_RFC5766) return reply(req, 400, { key: cred.key });
   // "The channel number is not currently bound to a different transport address (same transport address
   // is OK)" — counting the 5 minutes after expiry during which it may not be rebound elsewhere (§12).
   const bound = allocation.channels.get(number);

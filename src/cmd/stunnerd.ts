@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// stunnerd: the gateway daemon. This file only parses flags; src/daemon does the work.
+import { parseArgs } from 'node:util';
+import { Daemon } from '../daemon/daemon.ts';
+import { ConfigWatch } from '../daemon/config-watch.ts';
+import { builtinConfig } from '../daemon/builtin-config.ts';
+import { renderCommand } from '../daemon/render-command.ts';
+import { PACKAGE_VERSION } from '../telemetry/version.ts';
+import type { LogFormat } from '../log/logger.ts';
+
+const HELP = `Usage: stunnerd [options] [turn://user:pass@addr:port]
+       stunnerd render -c FILE [--output yaml|json]
+
+The STUNner dataplane daemon: a TURN media gateway with OpenTelemetry metrics.
+
+Options:
+  -c, --config FILE        stunnerd config (v1, JSON or YAML) or Kubernetes resources (GatewayConfig,
+                           Gateway, UDPRoute, ...) to render into one
+  -w, --watch              reload when the config file changes (also on SIGHUP)
+  -l, --log LEVELS         log levels, scope:LEVEL[,scope:LEVEL] (default: admin.loglevel, else all:INFO)
+  -v, --verbose            same as -l all:DEBUG
+      --log-format FORMAT  text (default) or json
+      --drain-timeout SEC  how long SIGTERM waits for allocations to end (default: admin.limits.drain_timeout)
+  -h, --help               this help
+      --version            print the version
+
+Without -c, a URI sets up one listener and an allow-any cluster, as upstream stunnerd; with neither,
+a local demo config runs on 127.0.0.1:3478 (user1/passwd1) with metrics at http://127.0.0.1:8080/metrics.
+Signals: SIGHUP reloads; SIGTERM drains (a second SIGTERM exits at once); SIGINT exits.`;
+
+function fail(msg: string): never {
+  process.stderr.write(`stunnerd: ${msg}\n`);
+  process.exit(1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'render') {
+    process.exitCode = await renderCommand(argv.slice(1));
+    return;
+  }
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        watch: { type: 'boolean', short: 'w' },
+        log: { type: 'string', short: 'l' },
+        verbose: { type: 'boolean', short: 'v' },
+        'log-format': { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`stunnerd ${PACKAGE_VERSION} (node ${process.version})\n`);
+    return;
+  }
+  const format = values['log-format'] ?? 'text';
+  if (format !== 'text' && format !== 'json') fail(`--log-format: want text or json, got "${format}"`);
+  let drainTimeout: number | undefined;
+  if (values['drain-timeout'] !== undefined) {
+    drainTimeout = Number(values['drain-timeout']);
+    if (!Number.isFinite(drainTimeout) || drainTimeout < 0) {
+      fail(`--drain-timeout: want seconds >= 0, got "${values['drain-timeout']}"`);
+    }
+  }
+  if (positionals.length > 1) fail(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
+  if (values.config !== undefined && positionals.length > 0) fail('give either -c FILE or a turn:// URI, not both');
+  if (values.watch && values.config === undefined) fail('-w needs -c FILE');
+
+  let builtin;
+  if (values.config === undefined) {
+    try {
+      builtin = builtinConfig(positionals[0]);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  const daemon = new Daemon({
+    configPath: values.config,
+    builtin,
+    logLevel: values.verbose ? 'all:DEBUG' : values.log,
+    logFormat: format as LogFormat,
+  });
+  try {
+    await daemon.start();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const log = daemon.logs.get('stunnerd');
+
+  let watch: ConfigWatch | undefined;
+  if (values.watch && values.config !== undefined) {
+    watch = new ConfigWatch(values.config, () => void daemon.reload('file changed'));
+    await watch.prime();
+  }
+  process.on('SIGHUP', () => void daemon.reload('SIGHUP'));
+
+  let terminating = false;
+  const exit = async (code: number) => {
+    watch?.close();
+    await daemon.stop();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => {
+    if (terminating) {
+      log.info('second SIGTERM: exiting now');
+      process.exit(0);
+    }
+    terminating = true;
+    void daemon.drain(drainTimeout).then(() => exit(0));
+  });
+  process.on('SIGINT', () => void exit(0));
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,71 @@
+// Watches a config file for changes in the ways Kubernetes and editors make them: written in place,
+// replaced by rename (atomic save), or swapped behind a symlink (a mounted ConfigMap's ..data link).
+// The directory is watched, not the inode, and a change is only reported when the content differs.
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+
+export interface ConfigWatchOptions {
+  /** Coalesces bursts of events (a rename is several); ms. */
+  readonly debounceMs?: number;
+  /** A poll as a safety net where fs events are not delivered (some network file systems); ms, 0 = off. */
+  readonly pollMs?: number;
+}
+
+export class ConfigWatch {
+  readonly #path: string;
+  readonly #onChange: () => void;
+  readonly #debounceMs: number;
+  #watcher: FSWatcher | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #digest: string | undefined;
+
+  constructor(path: string, onChange: () => void, opts: ConfigWatchOptions = {}) {
+    this.#path = path;
+    this.#onChange = onChange;
+    this.#debounceMs = opts.debounceMs ?? 200;
+    this.#watcher = watch(dirname(path), { persistent: false }, () => this.#schedule());
+    this.#watcher.on('error', () => this.#schedule());
+    const pollMs = opts.pollMs ?? 5000;
+    if (pollMs > 0) {
+      this.#poll = setInterval(() => this.#schedule(), pollMs);
+      this.#poll.unref();
+    }
+  }
+
+  /** Records the content the running config was loaded from, so only real changes are reported. */
+  async prime(): Promise<void> {
+    this.#digest = await this.#read();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#check(), this.#debounceMs);
+    this.#timer.unref();
+  }
+
+  async #check(): Promise<void> {
+    const digest = await this.#read();
+    // A missing file (mid-swap) is not a change; the next event or poll sees the new one.
+    if (digest === undefined || digest === this.#digest) return;
+    this.#digest = digest;
+    this.#onChange();
+  }
+
+  async #read(): Promise<string | undefined> {
+    try {
+      return createHash('sha256').update(await readFile(this.#path)).digest('hex');
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    clearInterval(this.#poll);
+    this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+}

@@ -1,0 +1,171 @@
+// stunnerd as a process: loads the config, runs the gateway and its telemetry, reloads on SIGHUP or a
+// file change, drains on SIGTERM. A config that fails to load or apply never replaces the running one.
+import type { StunnerConfig } from '../config/types.ts';
+import { ConfigError } from '../config/errors.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { Gateway } from '../server/gateway.ts';
+import { LoggerFactory, type LogFormat, type Logger } from '../log/logger.ts';
+import { StatsRegistry } from '../stats/registry.ts';
+import { Telemetry } from '../telemetry/telemetry.ts';
+import { statusFromConfig, type GatewayStatusSnapshot, type StatusSource } from '../telemetry/health.ts';
+
+export interface DaemonOptions {
+  /** A stunnerd config or Kubernetes resources file. */
+  readonly configPath?: string;
+  /** Used when there is no file: a config built in (turn:// URI or the demo default). */
+  readonly builtin?: StunnerConfig;
+  /** -l: overrides admin.loglevel when given. */
+  readonly logLevel?: string;
+  readonly logFormat: LogFormat;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export class Daemon implements StatusSource {
+  readonly logs: LoggerFactory;
+  readonly registry = new StatsRegistry();
+  readonly #opts: DaemonOptions;
+  readonly #log: Logger;
+  #gateway: Gateway | undefined;
+  #telemetry: Telemetry | undefined;
+  #reloading: Promise<boolean> = Promise.resolve(true);
+  #draining = false;
+
+  constructor(opts: DaemonOptions) {
+    this.#opts = opts;
+    this.logs = new LoggerFactory({ format: opts.logFormat, levels: opts.logLevel ?? 'all:INFO' });
+    this.#log = this.logs.get('stunnerd');
+  }
+
+  get gateway(): Gateway | undefined {
+    return this.#gateway;
+  }
+
+  get telemetry(): Telemetry | undefined {
+    return this.#telemetry;
+  }
+
+  ready(): boolean {
+    return this.#gateway !== undefined && !this.#draining;
+  }
+
+  status(): GatewayStatusSnapshot {
+    const gw = this.#gateway;
+    if (gw === undefined) return { name: '', configGeneration: 0, listeners: [], clusters: [] };
+    const s = statusFromConfig(gw.config, gw.generation);
+    // Report the ports actually bound (a config may ask for port 0).
+    return {
+      ...s,
+      listeners: s.listeners.map((l) => ({ ...l, port: gw.listeners.get(l.name)?.address.port ?? l.port })),
+    };
+  }
+
+  async #load(): Promise<StunnerConfig> {
+    if (this.#opts.configPath === undefined) return this.#opts.builtin!;
+    const { config, warnings, source } = await loadConfigFile(this.#opts.configPath, this.#opts.env);
+    for (const w of warnings) this.#log.warn(`config: ${w.path === '' ? '' : `${w.path}: `}${w.message}`);
+    this.#log.debug('config loaded', { file: this.#opts.configPath, source });
+    return config;
+  }
+
+  /** Loads the first config and starts everything; throws (with a message naming the problem) on failure. */
+  async start(): Promise<void> {
+    const config = await this.#load();
+    this.#applyLogLevel(config);
+    this.#telemetry = new Telemetry({ registry: this.registry, logger: this.logs, status: this, env: this.#opts.env });
+    await this.#telemetry.start(config.admin);
+    const gateway = new Gateway(config, { logs: this.logs, registry: this.registry });
+    try {
+      await gateway.start();
+    } catch (err) {
+      await gateway.stop();
+      await this.#telemetry.shutdown();
+      throw err;
+    }
+    this.#gateway = gateway;
+    this.registry.gateway.lastReloadSuccessful = 1;
+    this.#log.info('stunnerd running', { name: config.admin.name, listeners: config.listeners.length,
+      clusters: config.clusters.length, generation: gateway.generation });
+  }
+
+  #applyLogLevel(config: StunnerConfig): void {
+    if (this.#opts.logLevel !== undefined) return;
+    try {
+      this.logs.setLevels(config.admin.loglevel);
+    } catch (err) {
+      this.#log.warn(`admin.loglevel: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Loads the config again and applies it in place. Reloads are serialised; a failure keeps the running
+   * config, is logged, and counted in stunner_config_reloads_total{result="failure"}.
+   */
+  reload(reason: string): Promise<boolean> {
+    this.#reloading = this.#reloading.then(() => this.#reload(reason));
+    return this.#reloading;
+  }
+
+  async #reload(reason: string): Promise<boolean> {
+    const gw = this.#gateway;
+    if (gw === undefined || this.#draining) return false;
+    const stats = this.registry.gateway;
+    let next: StunnerConfig;
+    try {
+      next = await this.#load();
+    } catch (err) {
+      stats.configReloadsFailure++;
+      stats.lastReloadSuccessful = 0;
+      this.#log.error('config rejected, keeping the running config',
+        { reason, error: err instanceof ConfigError ? err.message : String(err) });
+      return false;
+    }
+    const prev = gw.config;
+    try {
+      await gw.reconfigure(next);
+    } catch (err) {
+      // Roll back: the previous config was running a moment ago, so it applies again.
+      this.#log.error('config could not be applied, rolling back', { reason, error: (err as Error).message });
+      try {
+        await gw.reconfigure(prev);
+      } catch (again) {
+        this.#log.error('rollback failed', { error: (again as Error).message });
+      }
+      stats.configReloadsFailure++;
+      stats.lastReloadSuccessful = 0;
+      return false;
+    }
+    this.#applyLogLevel(next);
+    await this.#telemetry?.reconfigure(next.admin);
+    stats.configReloadsSuccess++;
+    stats.lastReloadSuccessful = 1;
+    this.#log.info('config reloaded', { reason, generation: gw.generation });
+    return true;
+  }
+
+  /**
+   * SIGTERM: /ready turns 503, new allocations are refused, existing ones keep relaying until they end
+   * or `drainTimeoutS` passes. Resolves when it is time to exit.
+   */
+  async drain(drainTimeoutS?: number): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#telemetry?.setShuttingDown();
+    const gw = this.#gateway;
+    if (gw === undefined) return;
+    gw.drain();
+    const timeoutS = drainTimeoutS ?? gw.config.admin.limits.drain_timeout;
+    const deadline = Date.now() + timeoutS * 1000;
+    this.#log.info('draining', { allocations: gw.server.allocations.size, timeoutSeconds: timeoutS });
+    while (gw.server.allocations.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    this.#log.info('drained', { remaining: gw.server.allocations.size });
+  }
+
+  async stop(): Promise<void> {
+    this.#draining = true;
+    this.#telemetry?.setShuttingDown();
+    await this.#gateway?.stop();
+    await this.#telemetry?.shutdown();
+  }
+}
