@@ -31,7 +31,8 @@ export interface LoadOptions {
 /** Parses, renders, expands and validates config text; throws ConfigError. */
 export function loadConfigText(text: string, options: LoadOptions = {}): LoadedConfig {
   const docs = parseDocuments(text);
-  if (docs.length === 0) throw new ConfigError(CONFIG_ERROR_CODES.invalid, [{ path: '', message: 'empty config' }]);
+  const present = docs.filter((d) => d !== null);
+  if (present.length === 0) throw new ConfigError(CONFIG_ERROR_CODES.invalid, [{ path: '', message: 'empty config' }]);
   const env = options.env ?? process.env;
 
   if (docs.some(isKubernetesObject)) {
@@ -46,11 +47,11 @@ export function loadConfigText(text: string, options: LoadOptions = {}): LoadedC
       throw e instanceof ConfigError ? new ConfigError(e.code, e.problems.map(attribute)) : e;
     }
   }
-  if (docs.length > 1) {
+  if (present.length > 1) {
     throw new ConfigError(CONFIG_ERROR_CODES.invalid,
-      [{ path: '', message: `a stunnerd config is a single document, got ${docs.length}` }]);
+      [{ path: '', message: `a stunnerd config is a single document, got ${present.length}` }]);
   }
-  const { config, warnings } = checkConfig(expandConfigEnv(docs[0], env));
+  const { config, warnings } = checkConfig(expandConfigEnv(present[0], env));
   return { config, warnings, source: 'stunnerd' };
 }
 
@@ -72,7 +73,8 @@ export async function loadConfigFile(path: string, env?: Environment, options: L
 
 /** A dump of the operator's stunnerd ConfigMap (and nothing to render) carries the config itself. */
 function configMapContent(docs: readonly unknown[]): string | undefined {
-  if (docs.length !== 1 || !isObject(docs[0]) || docs[0].kind !== 'ConfigMap' || !isObject(docs[0].data)) return undefined;
-  const content = docs[0].data[CONFIGMAP_KEY];
+  const [only, ...rest] = docs.filter((d) => d !== null);
+  if (rest.length > 0 || !isObject(only) || only.kind !== 'ConfigMap' || !isObject(only.data)) return undefined;
+  const content = only.data[CONFIGMAP_KEY];
   return typeof content === 'string' ? content : undefined;
 }

@@ -4,7 +4,7 @@
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { CONFIG_ERROR_CODES, ConfigError, type ConfigProblem } from './errors.ts';
 
-/** Every non-empty document in `text`; throws ConfigError (ERR_CONFIG_PARSE) with line and column. */
+/** Every document in `text` (null for an empty one); throws ConfigError (ERR_CONFIG_PARSE) with line and column. */
 export function parseDocuments(text: string): unknown[] {
   const body = text.replace(/^\uFEFF/, '');
   if (body.trimStart().startsWith('{')) {
@@ -24,7 +24,7 @@ export function parseDocuments(text: string): unknown[] {
   }));
   if (problems.length > 0) throw new ConfigError(CONFIG_ERROR_CODES.parse, problems);
   try {
-    return list.map((doc) => doc.toJS({ maxAliasCount: 100 }) as unknown).filter((d) => d !== null && d !== undefined);
+    return list.map((doc) => (doc.toJS({ maxAliasCount: 100 }) as unknown) ?? null);
   } catch (e) {
     throw new ConfigError(CONFIG_ERROR_CODES.parse, [{ path: '', message: `invalid YAML: ${(e as Error).message}` }]);
   }

@@ -64,6 +64,11 @@ describe('loadConfigText', () => {
     assert.deepEqual(loadConfigText(yaml, { env: {} }).config, loadConfigText(json, { env: {} }).config);
   });
 
+  it('empty YAML documents around the config do not count', () => {
+    const { config } = loadConfigText(`---\n---\n${YAML_CONFIG}---\n`, { env: ENV });
+    assert.equal(config.listeners[0].port, 3480);
+  });
+
   it('loads the stunnerd config out of a dump of the operator ConfigMap', () => {
     const dump = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stunnerd-config, namespace: stunner}\ndata:\n  stunnerd.conf: '${JSON_CONFIG}'\n`;
     const { config, source } = loadConfigText(dump, { env: {} });

@@ -95,7 +95,8 @@ export function indexResources(docs: readonly unknown[], problems: Problems): Re
     }
     problems.in(r.ref).error('metadata.name', 'defined more than once in the input');
   };
-  docs.forEach((doc, i) => visit(doc, docs.length === 1 ? '' : `document ${i + 1}`));
+  const numbered = docs.filter((d) => d !== null && d !== undefined).length > 1;
+  docs.forEach((doc, i) => visit(doc, numbered ? `document ${i + 1}` : ''));
   return index;
 }
 
