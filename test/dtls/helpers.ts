@@ -129,6 +129,10 @@ export async function passCookieExchange(socket: Socket, port: number, random = 
 export interface WeriftPeer {
   readonly client: DtlsClient;
   readonly socket: Socket;
+  /** Every datagram the client sent after its handshake, in order. */
+  readonly sent: Buffer[];
+  /** Resolves when the client receives an alert (e.g. the server's close_notify). */
+  readonly closed: Promise<void>;
   /** Resolves with the next application datagram the client decrypts. */
   nextData(timeoutMs?: number): Promise<Buffer>;
   close(): void;
@@ -137,12 +141,15 @@ export interface WeriftPeer {
 /** A werift-dtls client connected to 127.0.0.1:port over its own socket (or the given one). */
 export async function connectWeriftClient(port: number, socket?: Socket): Promise<WeriftPeer> {
   const sock = socket ?? (await boundSocket());
+  const sent: Buffer[] = [];
+  let connected = false;
   const transport = {
     type: 'udp',
     address: sock.address(),
     closed: false,
     onData: (_data: Buffer): void => undefined,
     send: async (data: Buffer): Promise<void> => {
+      if (connected) sent.push(Buffer.from(data));
       sock.send(data, port, '127.0.0.1');
     },
     close: async (): Promise<void> => undefined,
@@ -157,10 +164,12 @@ export async function connectWeriftClient(port: number, socket?: Socket): Promis
     if (waiter) waiter(data);
     else queue.push(data);
   });
+  const closed = new Promise<void>((resolve) => client.onClose.subscribe(() => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('DTLS client did not connect')), 5000);
     client.onConnect.subscribe(() => {
       clearTimeout(timer);
+      connected = true;
       resolve();
     });
     client.connect();
@@ -168,6 +177,8 @@ export async function connectWeriftClient(port: number, socket?: Socket): Promis
   return {
     client,
     socket: sock,
+    sent,
+    closed,
     nextData: (timeoutMs = 2000) =>
       new Promise<Buffer>((resolve, reject) => {
         const queued = queue.shift();
