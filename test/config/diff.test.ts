@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspectConfig } from '../../src/config/diff.ts';
 import { validateConfig } from '../../src/config/validate.ts';
+import { selfSignedCertificate } from '../../src/config/self-signed.ts';
 import { CERT_B64, KEY_B64 } from './helpers.ts';
 
 type Raw = Record<string, unknown>;
@@ -52,12 +53,17 @@ describe('inspectConfig: the reconfiguration table', () => {
   }
 
   it('listener cert/key: only that listener restarts', () => {
-    const raw = (s: string) => Buffer.from(s, 'base64').toString();
-    const plan = inspectConfig(base, config((c) => { c.listeners[1].cert = raw(CERT_B64); c.listeners[1].key = raw(KEY_B64); }));
-    // the same PEM, written raw instead of base64: nothing to do
-    assert.deepEqual(plan.listeners.map((l) => l.action), ['none', 'none']);
+    const pair = selfSignedCertificate('turn.example.com');
+    const plan = inspectConfig(base, config((c) => { c.listeners[1].cert = pair.cert; c.listeners[1].key = pair.key; }));
+    assert.deepEqual(plan.listeners, [{ name: 'udp', action: 'none', fields: [] }, { name: 'tls', action: 'restart', fields: ['cert', 'key'] }]);
     const other = inspectConfig(config((c) => { c.listeners[1].protocol = 'TURN-DTLS'; }), base);
     assert.deepEqual(other.listeners, [{ name: 'udp', action: 'none', fields: [] }, { name: 'tls', action: 'restart', fields: ['protocol'] }]);
+  });
+
+  it('the same PEM written raw instead of base64 is no change', () => {
+    const raw = (s: string) => Buffer.from(s, 'base64').toString();
+    const plan = inspectConfig(base, config((c) => { c.listeners[1].cert = raw(CERT_B64); c.listeners[1].key = raw(KEY_B64); }));
+    assert.equal(plan.changed, false);
   });
 
   it('listener added and removed', () => {
