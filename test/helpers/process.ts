@@ -1,0 +1,88 @@
+// Child processes of the real commands, as a user runs them; stopped by PID at the end of a test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Proc {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Resolves when the output contains `text` (rejects after `timeoutMs`). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = once(child, 'exit');
+  return {
+    child,
+    output: () => out,
+    waitFor(text, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (typeof text === 'string' ? out.includes(text) : text.test(out)) {
+            cleanup();
+            resolve();
+          }
+        };
+        const onExit = () => {
+          cleanup();
+          reject(new Error(`process exited before printing ${text}:\n${out}`));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${text}:\n${out}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = await exited;
+      return code as number | null;
+    },
+  };
+}
+
+/** Runs the stunnerd command with Node (the sources directly). */
+export function stunnerd(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  return run(process.execPath, ['src/cmd/stunnerd.ts', ...args], env);
+}
+
+/** A TCP port free on loopback now (for configs that need a fixed port). */
+export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, host, r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A UDP port free on loopback now. */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((r) => s.bind(0, host, r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(r));
+  return port;
+}
