@@ -7,7 +7,7 @@
 // - oversized flights are split into datagrams of at most `mtu` bytes at record boundaries;
 // - a message werift fragmented (a certificate over 1240 bytes) enters the transcript whole;
 // - the client's Finished is verified (werift only logs it);
-// - its timers are stopped at their next wake-up when the engine is disposed.
+// - its retransmission loops end at their next wake-up once the engine is disposed, sending nothing.
 
 import { CipherContext, DtlsServer as WeriftServer } from 'werift-dtls/lib/dtls/src/index.js';
 import { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
