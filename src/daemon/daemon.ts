@@ -1,7 +1,7 @@
 // stunnerd as a process: loads the config, runs the gateway and its telemetry, reloads on SIGHUP or a
 // file change, drains on SIGTERM. A config that fails to load or apply never replaces the running one.
 import type { StunnerConfig } from '../config/types.ts';
-import { ConfigError } from '../config/errors.ts';
+import { ConfigError, formatProblem } from '../config/errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { Gateway } from '../server/gateway.ts';
 import { LoggerFactory, type LogFormat, type Logger } from '../log/logger.ts';
@@ -62,7 +62,7 @@ export class Daemon implements StatusSource {
   async #load(): Promise<StunnerConfig> {
     if (this.#opts.configPath === undefined) return this.#opts.builtin!;
     const { config, warnings, source } = await loadConfigFile(this.#opts.configPath, this.#opts.env);
-    for (const w of warnings) this.#log.warn(`config: ${w.path === '' ? '' : `${w.path}: `}${w.message}`);
+    for (const w of warnings) this.#log.warn(`config: ${formatProblem(w)}`);
     this.#log.debug('config loaded', { file: this.#opts.configPath, source });
     return config;
   }

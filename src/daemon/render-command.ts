@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../config/load.ts';
 import { printConfig } from '../config/print.ts';
+import { formatProblem } from '../config/errors.ts';
 
 const HELP = `Usage: stunnerd render -c FILE [--output yaml|json] [--show-secrets]
 
@@ -38,7 +39,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
   }
   try {
     const { config, warnings } = await loadConfigFile(values.config);
-    for (const w of warnings) process.stderr.write(`warning: ${w.path === '' ? '' : `${w.path}: `}${w.message}\n`);
+    for (const w of warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
     if (values['show-secrets']) {
       process.stdout.write(format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : stringify(config));
     } else {

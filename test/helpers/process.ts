@@ -86,3 +86,20 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((r) => s.close(r));
   return port;
 }
+
+/** Polls `url` until it answers `status` (e.g. a daemon's /ready). */
+export async function waitHttp(url: string, status = 200, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.status === status) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
+}
