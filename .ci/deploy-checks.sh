@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline checks of deploy/ and otel-collector/: kustomize build + schema/reference validation of the output,
+# Offline checks of deploy/ and otel-collector/: kustomize build + schema/reference validation of the output, the
+# shipped stunnerd configs through `stunnerd render` (the daemon's own validator),
 # promtool check config / check rules / test rules, and the structural tests of the collector configs, dashboards,
 # image recipe and compose stack. Installs its tools first (.ci/tools-deploy.sh, .ci/tools-prometheus.sh); a missing
 # tool fails the check. Needs Node.js >= 22 on PATH (kubernetes-models 5), npm registry and Debian archive access.
@@ -32,6 +33,23 @@ for k in deploy/kubernetes/base deploy/kubernetes/overlays/*/; do
   builds+=("$out")
 done
 K8S_VALIDATE_MODULES=$TOOLS/k8s-validate node deploy/tools/k8s-validate.mjs "${builds[@]}"
+
+step "stunnerd configs accepted by stunnerd's own validator (stunnerd render)"
+# The stunnerd.conf of every built ConfigMap, and the compose stack's config, as the daemon will load them.
+for out in "${builds[@]}"; do
+  conf="${out%.yaml}.stunnerd.conf"
+  node --input-type=module -e '
+    import { readFileSync, writeFileSync } from "node:fs"; import { createRequire } from "node:module";
+    const YAML = createRequire(process.argv[1] + "/noop.js")("yaml");
+    const cm = YAML.parseAllDocuments(readFileSync(process.argv[2], "utf8")).map((d) => d.toJS())
+      .find((o) => o?.kind === "ConfigMap" && o.data?.["stunnerd.conf"]);
+    if (!cm) { console.error(`${process.argv[2]}: no ConfigMap with stunnerd.conf`); process.exit(1); }
+    writeFileSync(process.argv[3], cm.data["stunnerd.conf"]);' "$TOOLS/k8s-validate" "$out" "$conf"
+  STUNNER_ADDR=10.0.0.1 node src/cmd/stunnerd.ts render -c "$conf" > /dev/null
+  echo "$conf: accepted"
+done
+STUNNER_ADDR=172.28.0.10 node src/cmd/stunnerd.ts render -c deploy/compose/stunnerd.yaml > /dev/null
+echo "deploy/compose/stunnerd.yaml: accepted"
 
 step "promtool check config"
 for c in deploy/prometheus/prometheus.yml deploy/prometheus/prometheus-kubernetes.yml deploy/compose/prometheus.yml; do
