@@ -1,6 +1,6 @@
 // Interop with OpenSSL's DTLS client (`openssl s_client -dtls1_2`), the stack coturn's
 // turnutils_uclient uses: RSA and ECDSA certificates, echo both ways, close both ways, a fragmented
-// certificate, a client restarting on the same port, and a client with no suite in common.
+// certificate, lost flights, a client restarting on the same port, and a client with no suite in common.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { DtlsServer } from '../../src/server/dtls/dtls-server.ts';
 import type { DtlsAssociation } from '../../src/server/dtls/dtls-server.ts';
-import { eventually, hasOpenssl, makeCert, sleep } from './helpers.ts';
+import { boundSocket, eventually, hasOpenssl, makeCert, sleep } from './helpers.ts';
 import type { CertPair } from './helpers.ts';
 
 const skip = hasOpenssl() ? false : 'the openssl CLI is not installed';
@@ -125,6 +125,46 @@ describe('openssl s_client edge cases', { skip }, () => {
       await client.waitFor('echo:big\n');
     } finally {
       client.kill();
+      await server.close();
+    }
+  });
+
+  it('recovers from a lost flight 4 and a lost Finished by retransmission (RFC 6347 §4.2.4)', async () => {
+    const pair = makeCert('rsa', 'lossy');
+    const server = await DtlsServer.listen({ address: '127.0.0.1', port: 0 }, { cert: pair.cert, key: pair.key });
+    startEcho(server);
+    // A loopback proxy that drops the first ServerHello datagram and the first epoch-1 datagram
+    // (our Finished) on their way to the client.
+    const proxy = await boundSocket();
+    const upstream = await boundSocket();
+    let clientPort = 0;
+    const dropped = { serverHello: 0, finished: 0 };
+    proxy.on('message', (m: Buffer, r) => {
+      clientPort = r.port;
+      upstream.send(m, server.address().port, '127.0.0.1');
+    });
+    upstream.on('message', (m: Buffer) => {
+      if (m[0] === 22 && m.readUInt16BE(3) === 0 && m[13] === 2 && dropped.serverHello === 0) {
+        dropped.serverHello++;
+        return;
+      }
+      if (m.readUInt16BE(3) === 1 && dropped.finished === 0) {
+        dropped.finished++;
+        return;
+      }
+      proxy.send(m, clientPort, '127.0.0.1');
+    });
+    const client = new OpensslClient(proxy.address().port);
+    try {
+      await client.waitFor('CONNECTION ESTABLISHED', true, 15_000);
+      client.process.stdin.write('after loss\n');
+      await client.waitFor('echo:after loss\n');
+      assert.deepEqual(dropped, { serverHello: 1, finished: 1 });
+      assert.equal(server.stats.handshakesCompleted, 1);
+    } finally {
+      client.kill();
+      proxy.close();
+      upstream.close();
       await server.close();
     }
   });

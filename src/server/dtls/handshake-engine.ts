@@ -2,8 +2,8 @@
 // flights and the key exchange; this adapter closes the gaps listed in README.md:
 // - it is entered only after our stateless cookie check, and primed so werift's own per-connection
 //   cookie state agrees with the cookie the client already holds;
-// - every epoch-0 record it sends is renumbered (werift reuses record sequence numbers, which OpenSSL
-//   drops as replays, so its retransmissions and fragmented certificates would never arrive);
+// - every epoch-0 record it sends is renumbered (werift gives all fragments of a message one record
+//   sequence number, and OpenSSL drops the repeats as replays: a long certificate never arrives);
 // - oversized flights are split into datagrams of at most `mtu` bytes at record boundaries;
 // - a message werift fragmented (a certificate over 1240 bytes) enters the transcript whole;
 // - the client's Finished is verified (werift only logs it);
