@@ -3,6 +3,7 @@
 // MESSAGE-INTEGRITY(-SHA256) are ignored except MESSAGE-INTEGRITY-SHA256 and FINGERPRINT.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { crc32 } from 'node:zlib';
 import {
   Attr, ErrorCode, MessageClass, Method, Realm, Software, StunWriter, UnknownAttributes, Username, decodeStun,
   errorCode, verifyMessageIntegrity, verifyMessageIntegritySha256, type DecodeResult,
@@ -99,8 +100,11 @@ test('bad-fingerprint: a wrong CRC, a wrong length, or an attribute after FINGER
   wrongLength.writeUInt16BE(wrongLength.length - 20, 2);
   fails(decodeStun(wrongLength), 'bad-fingerprint', true);
 
+  // An attribute after FINGERPRINT, with the CRC computed so that only the position is wrong.
   const after = Buffer.concat([msg, Buffer.from('80220000', 'hex')]);
   after.writeUInt16BE(after.length - 20, 2);
+  const fp = msg.length - 8;
+  after.writeUInt32BE((crc32(after.subarray(0, fp)) ^ 0x5354554e) >>> 0, fp + 4);
   fails(decodeStun(after), 'bad-fingerprint', true);
 });
 
