@@ -13,7 +13,10 @@ import {
 import type { StatsRegistry } from '../stats/registry.ts';
 import type { Histogram } from '../stats/histogram.ts';
 import { FAMILIES, type Family } from './families.ts';
-import { clusterLabels, listenerLabels, requestLabels } from './labels.ts';
+import { listenerLabels } from './labels.ts';
+import {
+  CLUSTER_SERIES, GATEWAY_SERIES, LISTENER_SERIES, buildInfoLabels, type Emit, type SeriesTable,
+} from './registry-series.ts';
 import { DeltaTracker } from './delta.ts';
 import { TimeSlice, DEFAULT_SLICE_MS } from './time-slice.ts';
 
@@ -35,9 +38,6 @@ type Point<T> = DataPoint<T>;
 /** When each stats object was first collected: the start of its cumulative series. */
 const firstSeen = new WeakMap<object, HrTime>();
 const PROCESS_START = millisToHrTime(performance.timeOrigin);
-const NO_LABELS: Attributes = Object.freeze({});
-const RELOAD_SUCCESS: Attributes = Object.freeze({ result: 'success' });
-const RELOAD_FAILURE: Attributes = Object.freeze({ result: 'failure' });
 
 export class RegistryMetricProducer implements MetricProducer {
   readonly #registry: StatsRegistry;
@@ -53,7 +53,7 @@ export class RegistryMetricProducer implements MetricProducer {
     this.#registry = opts.registry;
     this.#resource = opts.resource;
     this.#scope = { name: SCOPE_NAME, version: opts.version };
-    this.#buildLabels = Object.freeze({ version: opts.version, runtime_version: process.version });
+    this.#buildLabels = buildInfoLabels(opts.version);
     const select = opts.temporality ?? (() => AggregationTemporality.CUMULATIVE);
     this.#counterTemporality = select(InstrumentType.OBSERVABLE_COUNTER);
     this.#histogramTemporality = select(InstrumentType.HISTOGRAM);
@@ -66,74 +66,35 @@ export class RegistryMetricProducer implements MetricProducer {
   async collect(): Promise<CollectionResult> {
     const now = hrTime();
     const slice = new TimeSlice(this.#sliceMs);
-    const registry = this.#registry;
-    const F = FAMILIES;
-
-    const lConn: Point<number>[] = [];
-    const lConnTotal: Point<number>[] = [];
-    const lPackets: Point<number>[] = [];
-    const lBytes: Point<number>[] = [];
-    const allocs: Point<number>[] = [];
-    const allocDuration: Point<HistogramValue>[] = [];
-    const requests: Point<number>[] = [];
-    const drops: Point<number>[] = [];
-    let n = 0;
-    for (const s of registry.listeners.values()) {
-      const l = listenerLabels(s);
-      const start = startOf(s, now);
-      lConn.push(point(start, now, l.name, s.connections));
-      lConnTotal.push(point(start, now, l.name, s.connectionsTotal));
-      lPackets.push(point(start, now, l.rx, s.rxPackets), point(start, now, l.tx, s.txPackets));
-      lBytes.push(point(start, now, l.rx, s.rxBytes), point(start, now, l.tx, s.txBytes));
-      allocs.push(point(start, now, l.name, s.allocationsActive));
-      allocDuration.push(point(start, now, l.name, histogramValue(s.allocationDuration)));
-      for (const [key, count] of s.requests) requests.push(point(start, now, requestLabels(s, l, key), count));
-      for (let i = 0; i < s.drops.length; i++) drops.push(point(start, now, l.drops[i], s.drops[i]));
-      if ((++n & 15) === 0 && slice.due) await slice.yield();
-    }
-
-    const cConn: Point<number>[] = [];
-    const cConnTotal: Point<number>[] = [];
-    const cPackets: Point<number>[] = [];
-    const cBytes: Point<number>[] = [];
-    for (const s of registry.clusters.values()) {
-      const c = clusterLabels(s);
-      const start = startOf(s, now);
-      cConn.push(point(start, now, c.pair, s.connections));
-      cConnTotal.push(point(start, now, c.pair, s.connectionsTotal));
-      cPackets.push(point(start, now, c.rx, s.rxPackets), point(start, now, c.tx, s.txPackets));
-      cBytes.push(point(start, now, c.rx, s.rxBytes), point(start, now, c.tx, s.txBytes));
-      if ((++n & 127) === 0 && slice.due) await slice.yield();
-    }
-
-    const g = registry.gateway;
-    const gStart = startOf(g, now);
-    const counter = this.#counterTemporality;
-    const metrics: MetricData[] = [
-      gauge(F.listenerConnections, lConn),
-      sum(F.listenerConnectionsTotal, counter, lConnTotal),
-      sum(F.listenerPackets, counter, lPackets),
-      sum(F.listenerBytes, counter, lBytes),
-      gauge(F.clusterConnections, cConn),
-      sum(F.clusterConnectionsTotal, counter, cConnTotal),
-      sum(F.clusterPackets, counter, cPackets),
-      sum(F.clusterBytes, counter, cBytes),
-      gauge(F.allocationsActive, allocs),
-      histogram(F.allocationDuration, this.#histogramTemporality, allocDuration),
-      sum(F.requests, counter, requests),
-      sum(F.droppedPackets, counter, drops),
-      sum(F.configReloads, counter, [
-        point(gStart, now, RELOAD_SUCCESS, g.configReloadsSuccess),
-        point(gStart, now, RELOAD_FAILURE, g.configReloadsFailure),
-      ]),
-      gauge(F.configLastReloadSuccessful, [point(gStart, now, NO_LABELS, g.lastReloadSuccessful)]),
-      gauge(F.buildInfo, [point(PROCESS_START, now, this.#buildLabels, 1)]),
-    ];
+    // Snapshots, so every family lists the same listeners and clusters even if the registry changes mid-way.
+    const listeners = [...this.#registry.listeners.values()];
+    const clusters = [...this.#registry.clusters.values()];
+    const metrics: MetricData[] = [];
+    for (const t of LISTENER_SERIES) metrics.push(await this.#family(t, listeners, now, slice));
+    const durations: Point<HistogramValue>[] = listeners.map((s) =>
+      point(startOf(s, now), now, listenerLabels(s).name, histogramValue(s.allocationDuration)));
+    metrics.push(histogram(FAMILIES.allocationDuration, this.#histogramTemporality, durations));
+    for (const t of CLUSTER_SERIES) metrics.push(await this.#family(t, clusters, now, slice));
+    for (const t of GATEWAY_SERIES) metrics.push(await this.#family(t, [this.#registry.gateway], now, slice));
+    metrics.push(gauge(FAMILIES.buildInfo, [point(PROCESS_START, now, this.#buildLabels, 1)]));
     if (this.#delta !== undefined) await this.#toDelta(this.#delta, metrics, now, slice);
     return {
       resourceMetrics: { resource: this.#resource, scopeMetrics: [{ scope: this.#scope, metrics }] },
       errors: [],
     };
+  }
+
+  async #family<S extends object>(t: SeriesTable<S>, items: readonly S[], now: HrTime, slice: TimeSlice):
+    Promise<MetricData> {
+    const points: Point<number>[] = [];
+    let start = now;
+    const emit: Emit = (attributes, value) => points.push(point(start, now, attributes, value));
+    for (let i = 0; i < items.length; i++) {
+      start = startOf(items[i], now);
+      t.each(items[i], emit);
+      if ((i & 63) === 63 && slice.due) await slice.yield();
+    }
+    return t.family.kind === 'gauge' ? gauge(t.family, points) : sum(t.family, this.#counterTemporality, points);
   }
 
   async #toDelta(delta: DeltaTracker, metrics: MetricData[], now: HrTime, slice: TimeSlice): Promise<void> {

@@ -1,87 +1,44 @@
-// Prometheus text exposition (format 0.0.4) of collected OTel metrics, written in chunks with time slicing.
-// Replaces the exporter's PrometheusSerializer, which builds one string for the whole scrape in one go (tens of
-// milliseconds at 100 listeners x 100 clusters; see bench/telemetry/scrape.ts). Naming follows that serializer
-// (`_total` appended to monotonic sums that lack it) but never appends unit suffixes and never adds otel_scope_*
-// labels. Label strings are cached per attributes object: the producer reuses them across scrapes.
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+// Prometheus text of metrics collected through the SDK (runtime metrics, or anything a reader returns):
+// `target_info` from the resource, then one contiguous family per exposed name. Naming follows exporter-prometheus
+// (`_total` appended to monotonic sums that lack it) but never appends unit suffixes and adds no otel_scope_* labels.
 import { diag } from '@opentelemetry/api';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { TimeSlice } from './time-slice.ts';
+import {
+  ExpositionWriter, braces, familyHeader, formatValue, histogramLines, labelText, sanitizeName, type WriterOptions,
+} from './exposition-writer.ts';
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-/** Receives finished chunks; may return a promise to apply backpressure. */
-export type ChunkWriter = (chunk: string) => void | Promise<void>;
-
-export interface TextOptions {
-  /** Emit `target_info` with the resource attributes (default true). */
-  readonly targetInfo?: boolean;
-  readonly sliceMs?: number;
-  /** Chunk size in UTF-16 units before `write` is called. */
-  readonly chunkSize?: number;
-}
-
-const DEFAULT_CHUNK = 64 * 1024;
-
-/** Inner label text (`a="x",b="y"`, no braces) per attributes object. */
-const labelCache = new WeakMap<Attributes, string>();
-
-export async function writePrometheusText(rm: ResourceMetrics, write: ChunkWriter, opts: TextOptions = {}): Promise<void> {
-  const slice = new TimeSlice(opts.sliceMs);
-  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
-  let buf = '';
-  let pending = 0; // sample lines since the last step()
-  // Called every 128 sample lines (not per line: an await per line costs a microtask each): flushes a full
-  // chunk and yields when the time slice is used up.
-  const step = async (): Promise<void> => {
-    pending = 0;
-    if (buf.length >= chunkSize) {
-      const chunk = buf;
-      buf = '';
-      await write(chunk);
-    }
-    if (slice.due) await slice.yield();
-  };
-
+export async function writeMetricsText(rm: ResourceMetrics, w: ExpositionWriter, opts: { targetInfo?: boolean } = {}):
+  Promise<void> {
   if (opts.targetInfo ?? true) {
-    buf += '# HELP target_info Target metadata\n# TYPE target_info gauge\n';
-    buf += `target_info${braces(labelText(rm.resource.attributes))} 1\n`;
+    w.append(familyHeader('target_info', 'gauge', 'Target metadata'), 0);
+    w.append(`target_info${braces(labelText(rm.resource.attributes))} 1\n`);
   }
   for (const [name, family] of groupFamilies(rm)) {
-    const first = family[0];
-    buf += `# HELP ${name} ${escapeHelp(first.descriptor.description || name)}\n# TYPE ${name} ${promType(first)}\n`;
+    w.append(familyHeader(name, promType(family[0]), family[0].descriptor.description), 0);
     for (const m of family) {
       if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) {
         for (const p of m.dataPoints) {
-          buf += `${name}${braces(labelText(p.attributes))} ${formatValue(p.value)}\n`;
-          if (++pending >= 128) await step();
+          w.append(`${name}${braces(labelText(p.attributes))} ${formatValue(p.value)}\n`);
+          if (w.due) await w.pause();
         }
       } else if (m.dataPointType === DataPointType.HISTOGRAM) {
         for (const p of m.dataPoints) {
-          const inner = labelText(p.attributes);
-          const sep = inner === '' ? '' : ',';
           const { boundaries, counts } = p.value.buckets;
-          let cumulative = 0;
-          for (let i = 0; i < counts.length; i++) {
-            cumulative += counts[i];
-            const le = i < boundaries.length ? formatValue(boundaries[i]) : '+Inf';
-            buf += `${name}_bucket{${inner}${sep}le="${le}"} ${cumulative}\n`;
-          }
-          buf += `${name}_sum${braces(inner)} ${formatValue(p.value.sum ?? 0)}\n`;
-          buf += `${name}_count${braces(inner)} ${p.value.count}\n`;
-          pending += counts.length + 2;
-          if (pending >= 128) await step();
+          w.append(histogramLines(name, labelText(p.attributes), boundaries, counts, p.value.sum ?? 0, p.value.count),
+            counts.length + 2);
+          if (w.due) await w.pause();
         }
       }
     }
   }
-  if (buf !== '') await write(buf);
 }
 
-/** Convenience for tests and small outputs. */
-export async function prometheusText(rm: ResourceMetrics, opts?: TextOptions): Promise<string> {
+/** The whole text as one string (tests, diagnostics). */
+export async function prometheusText(rm: ResourceMetrics, opts?: WriterOptions & { targetInfo?: boolean }): Promise<string> {
   const parts: string[] = [];
-  await writePrometheusText(rm, (c) => void parts.push(c), opts);
+  const w = new ExpositionWriter((c) => void parts.push(c), opts);
+  await writeMetricsText(rm, w, opts);
+  await w.end();
   return parts.join('');
 }
 
@@ -117,43 +74,4 @@ function promType(m: MetricData): string {
     case DataPointType.HISTOGRAM: return 'histogram';
     default: return 'gauge';
   }
-}
-
-function labelText(attributes: Attributes): string {
-  let text = labelCache.get(attributes);
-  if (text === undefined) {
-    text = '';
-    for (const key in attributes) {
-      const v = attributes[key];
-      if (v === undefined) continue;
-      text += `${text === '' ? '' : ','}${sanitizeName(key)}="${escapeLabelValue(v)}"`;
-    }
-    labelCache.set(attributes, text);
-  }
-  return text;
-}
-
-function braces(inner: string): string {
-  return inner === '' ? '' : `{${inner}}`;
-}
-
-/** Prometheus metric and label names: `[a-zA-Z_][a-zA-Z0-9_]*` (OTel names may contain `.`, `-`, `/`). */
-function sanitizeName(name: string): string {
-  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
-  return /^[0-9]/.test(s) ? `_${s}` : s;
-}
-
-function escapeLabelValue(v: AttributeValue): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function escapeHelp(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function formatValue(v: number): string {
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
 }

@@ -1,20 +1,39 @@
-// The Prometheus pull endpoint: collect through the exporter's reader (one MeterProvider for pull and push), then
-// stream the exposition in time-sliced chunks, gzip-compressed when the scraper accepts it (Prometheus does;
-// zlib runs on the libuv thread pool, not on the event loop).
+// The Prometheus pull endpoint: runtime metrics collected through the exporter's reader (the one MeterProvider),
+// then the gateway families straight from the registry; streamed in time-sliced chunks, gzip-compressed when the
+// scraper accepts it (Prometheus does; zlib runs on the libuv thread pool, not on the event loop).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Logger, RateLimitedLog } from '../log/logger.ts';
+import type { StatsRegistry } from '../stats/registry.ts';
 import type { RouteHandler } from './http-server.ts';
-import { PROMETHEUS_CONTENT_TYPE, writePrometheusText } from './prometheus-text.ts';
+import { ExpositionWriter, PROMETHEUS_CONTENT_TYPE, type ChunkWriter } from './exposition-writer.ts';
+import { writeMetricsText } from './prometheus-text.ts';
+import { writeRegistryText } from './registry-text.ts';
 
 export interface PullOptions {
+  /** The MeterProvider's pull reader: runtime metrics and the resource (target_info). */
   readonly reader: PrometheusExporter;
+  /** The gateway families, written straight from here. */
+  readonly registry: StatsRegistry;
+  readonly version: string;
   readonly logger: Logger;
   readonly rateLimit: RateLimitedLog;
   readonly sliceMs?: number;
+}
+
+/** One scrape's exposition, passed to `write` in chunks. */
+export async function writeScrape(opts: PullOptions, write: ChunkWriter): Promise<void> {
+  const { resourceMetrics, errors } = await opts.reader.collect();
+  if (errors.length > 0) {
+    opts.rateLimit.warn(opts.logger, 'scrape-collect', 'metrics collection reported errors', { error: errors[0] });
+  }
+  const w = new ExpositionWriter(write, { sliceMs: opts.sliceMs });
+  await writeMetricsText(resourceMetrics, w);
+  await writeRegistryText(opts.registry, opts.version, w);
+  await w.end();
 }
 
 export function metricsRoute(opts: PullOptions): RouteHandler {
@@ -28,10 +47,6 @@ export function metricsRoute(opts: PullOptions): RouteHandler {
 }
 
 async function serveScrape(opts: PullOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { resourceMetrics, errors } = await opts.reader.collect();
-  if (errors.length > 0) {
-    opts.rateLimit.warn(opts.logger, 'scrape-collect', 'metrics collection reported errors', { error: errors[0] });
-  }
   const gzip = /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
   res.writeHead(200, {
     'content-type': PROMETHEUS_CONTENT_TYPE,
@@ -44,14 +59,14 @@ async function serveScrape(opts: PullOptions, req: IncomingMessage, res: ServerR
     return;
   }
   if (!gzip) {
-    await writePrometheusText(resourceMetrics, (chunk) => writeOrWait(res, chunk), { sliceMs: opts.sliceMs });
+    await writeScrape(opts, (chunk) => writeOrWait(res, chunk));
     res.end();
     return;
   }
   const z = createGzip({ level: 1 });
   const piping = pipeline(z, res);
   try {
-    await writePrometheusText(resourceMetrics, (chunk) => writeOrWait(z, chunk), { sliceMs: opts.sliceMs });
+    await writeScrape(opts, (chunk) => writeOrWait(z, chunk));
     z.end();
   } catch (err) {
     z.destroy(err as Error); // settles `piping` with the error

@@ -2,7 +2,7 @@
 // slice the event loop gets a turn (setImmediate runs after pending I/O callbacks), so relaying packets is
 // delayed by at most one slice, never by a whole scrape.
 
-export const DEFAULT_SLICE_MS = 2;
+export const DEFAULT_SLICE_MS = 1;
 
 export class TimeSlice {
   readonly sliceMs: number;
@@ -21,6 +21,11 @@ export class TimeSlice {
   /** Lets the event loop run pending I/O, then starts a new slice. */
   async yield(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
+    this.restart();
+  }
+
+  /** Starts a new slice now (after an await that already gave the event loop its turn). */
+  restart(): void {
     this.#deadline = performance.now() + this.sliceMs;
   }
 }
