@@ -20,7 +20,7 @@ export const PUSH_CONCURRENCY = 2;
  * Data points per OTLP request. Serialising a request runs on the event loop; batching bounds that stall (see
  * bench/telemetry/scrape.ts) and the size of each request body.
  */
-export const PUSH_BATCH_POINTS = 1000;
+export const PUSH_BATCH_POINTS = 500;
 
 const TEMPORALITY: Readonly<Record<TemporalityPreference, AggregationTemporalityPreference>> = {
   cumulative: AggregationTemporalityPreference.CUMULATIVE,
@@ -37,6 +37,8 @@ export interface PushDeps {
   readonly logger: Logger;
   readonly rateLimit: RateLimitedLog;
   readonly sliceMs?: number;
+  /** Data points per request; default PUSH_BATCH_POINTS, 0 = one request per export (benchmark baseline). */
+  readonly batchPoints?: number;
 }
 
 /** Undefined (after an ERROR log line) when the protocol is not available in this build. */
@@ -71,7 +73,7 @@ export function createPushReader(opts: OtlpPushOptions, deps: PushDeps): Periodi
     exportIntervalMillis: opts.exportIntervalMillis,
     exportTimeoutMillis: opts.exportTimeoutMillis,
     metricProducers: [producer],
-    maxExportBatchSize: PUSH_BATCH_POINTS,
+    maxExportBatchSize: deps.batchPoints === 0 ? undefined : deps.batchPoints ?? PUSH_BATCH_POINTS,
   });
 }
 

@@ -15,9 +15,7 @@ import { parseHttpEndpoint, formatBindAddress } from './endpoint-url.ts';
 import { AdminServers, type Binding } from './http-server.ts';
 import { healthRoutes, type StatusSource } from './health.ts';
 import { installOtelDiagnostics } from './diag.ts';
-import { RegistryMetricProducer } from './producer.ts';
-import { metricsRoute } from './pull.ts';
-import { prometheusText } from './prometheus-text.ts';
+import { metricsRoute, writeScrape, type PullOptions } from './pull.ts';
 import { createPushReader } from './push.ts';
 import { buildResource, PROCESS_INSTANCE_ID } from './resource.ts';
 import { registerRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.ts';
@@ -38,6 +36,8 @@ export interface TelemetryOptions {
   readonly version?: string;
   /** Longest event-loop turn a collection may take before yielding, ms (default 2). */
   readonly sliceMs?: number;
+  /** OTLP data points per request (default PUSH_BATCH_POINTS; 0 = unbatched, the benchmark's baseline). */
+  readonly pushBatchPoints?: number;
 }
 
 export class Telemetry {
@@ -50,6 +50,7 @@ export class Telemetry {
   readonly #rateLimit = new RateLimitedLog(60_000);
   readonly #servers: AdminServers;
   readonly #sliceMs: number | undefined;
+  readonly #pushBatchPoints: number | undefined;
   #provider: MeterProvider | undefined;
   #pull: PrometheusExporter | undefined;
   #runtime: RuntimeMetrics | undefined;
@@ -67,6 +68,7 @@ export class Telemetry {
     this.#status = opts.status;
     this.#log = opts.logger.get('telemetry');
     this.#sliceMs = opts.sliceMs;
+    this.#pushBatchPoints = opts.pushBatchPoints;
     this.#servers = new AdminServers((err) => this.#log.error('admin HTTP server error', { error: err }));
     for (const w of this.env.warnings) this.#log.warn(w);
   }
@@ -98,8 +100,7 @@ export class Telemetry {
         try {
           const endpoint = parseHttpEndpoint(METRICS_FIELD, admin.metrics_endpoint,
             { port: DEFAULT_METRICS_PORT, path: DEFAULT_METRICS_PATH });
-          const route = metricsRoute({ reader: this.#pull, logger: this.#log, rateLimit: this.#rateLimit,
-            sliceMs: this.#sliceMs });
+          const route = metricsRoute(this.#pullOptions(this.#pull));
           bindings.push({ field: METRICS_FIELD, endpoint, routes: new Map([[endpoint.path, route]]) });
         } catch (err) {
           if (!(err instanceof EndpointError)) throw err;
@@ -157,6 +158,11 @@ export class Telemetry {
     this.#uninstallDiag = undefined;
   }
 
+  /** Pushes now (OTLP) and waits for it; a no-op without push. */
+  async flush(): Promise<void> {
+    await this.#provider?.forceFlush();
+  }
+
   /** Where a server for `field` listens now (port 0 resolved), if it runs. */
   address(field: typeof METRICS_FIELD | typeof HEALTH_FIELD): AddressInfo | undefined {
     return this.#servers.address(field);
@@ -165,28 +171,30 @@ export class Telemetry {
   /** The exposition a scrape would return now, without HTTP (diagnostics and tests). */
   async prometheusText(): Promise<string> {
     if (this.#pull === undefined) throw new Error(`Prometheus pull is off: ${this.#pullOffReason()}`);
-    const { resourceMetrics } = await this.#pull.collect();
-    return prometheusText(resourceMetrics, { sliceMs: this.#sliceMs });
+    const parts: string[] = [];
+    await writeScrape(this.#pullOptions(this.#pull), (chunk) => void parts.push(chunk));
+    return parts.join('');
+  }
+
+  #pullOptions(reader: PrometheusExporter): PullOptions {
+    return { reader, registry: this.#registry, version: this.version, logger: this.#log, rateLimit: this.#rateLimit,
+      sliceMs: this.#sliceMs };
   }
 
   #startMeterProvider(): void {
     this.#uninstallDiag = installOtelDiagnostics(this.#log, this.#rateLimit);
     const readers: MetricReader[] = [];
     if (this.env.pullAllowed) {
-      this.#pull = new PrometheusExporter({
-        preventServerStart: true, // served by our admin server (shared with health, restartable)
-        withoutScopeInfo: true,
-        metricProducers: [new RegistryMetricProducer({
-          registry: this.#registry, resource: this.resource, version: this.version, sliceMs: this.#sliceMs,
-        })],
-      });
+      // Served by our admin server (shared with health, restartable); the gateway families are added by
+      // writeScrape straight from the registry (pull.ts), so this reader collects the SDK instruments only.
+      this.#pull = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
       readers.push(this.#pull);
     }
     const push = this.env.push;
     if (push !== undefined) {
       const reader = createPushReader(push, {
         registry: this.#registry, resource: this.resource, version: this.version, logger: this.#log,
-        rateLimit: this.#rateLimit, sliceMs: this.#sliceMs,
+        rateLimit: this.#rateLimit, sliceMs: this.#sliceMs, batchPoints: this.#pushBatchPoints,
       });
       if (reader !== undefined) {
         readers.push(reader);
