@@ -2,9 +2,11 @@
 // subarray view of a datagram, the least a relay must do per packet). Prints ns/op, ops/s, bytes allocated
 // per op and the ratio to the baseline.
 // Usage: node bench/codec/codec.bench.ts [--seconds N] (default 1 s per case; about 1.5 N s per case in all).
+import { createSecretKey } from 'node:crypto';
 import {
   Data, MessageClass, Method, Nonce, Realm, RequestedTransport, StunWriter, Username, XorPeerAddress,
-  decodeChannelData, decodeStun, encodeChannelData, longTermKey, verifyMessageIntegrity, type TransportAddress,
+  decodeChannelData, decodeStun, encodeChannelData, longTermKey, verifyMessageIntegrity, type IntegrityKey,
+  type TransportAddress,
 } from '../../src/stun/index.ts';
 import { measure, sinkValue, type Measurement, type Op } from './measure.ts';
 
@@ -21,6 +23,7 @@ const sendIndication = new StunWriter(Method.send, MessageClass.indication, TID)
   .add(XorPeerAddress, PEER).add(Data, PAYLOAD).finish();
 // What a client sends on its second Allocate: credentials, nonce, MESSAGE-INTEGRITY, FINGERPRINT.
 const cachedKey = longTermKey('user1', 'stunner.l7mp.io', 'pass1');
+const cachedKeyObject = createSecretKey(cachedKey);
 const allocateRequest = new StunWriter(Method.allocate, MessageClass.request, TID)
   .add(RequestedTransport, 17).add(Username, 'user1').add(Realm, 'stunner.l7mp.io')
   .add(Nonce, 'obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA').addMessageIntegrity(cachedKey).addFingerprint().finish();
@@ -47,14 +50,19 @@ const cases: [string, Op][] = [
   ['Data indication build (XOR-PEER-ADDRESS + DATA, 1200 B)', () =>
     new StunWriter(Method.data, MessageClass.indication, TID, PAYLOAD.length + 64)
       .add(XorPeerAddress, PEER).add(Data, PAYLOAD).finish().length],
-  ['Allocate decode + USERNAME/REALM/NONCE + MESSAGE-INTEGRITY (cached key)', () => {
-    const r = decodeStun(allocateRequest);
-    if (!r.ok) return 0;
-    const m = r.message;
-    const n = (m.get(Username)?.length ?? 0) + (m.get(Realm)?.length ?? 0) + (m.get(Nonce)?.length ?? 0);
-    return verifyMessageIntegrity(m, cachedKey) ? n : -n;
-  }],
+  ['Allocate decode + USERNAME/REALM/NONCE + MESSAGE-INTEGRITY (key cached as bytes)',
+    () => authenticate(cachedKey)],
+  ['Allocate decode + USERNAME/REALM/NONCE + MESSAGE-INTEGRITY (key cached as KeyObject)',
+    () => authenticate(cachedKeyObject)],
 ];
+
+function authenticate(key: IntegrityKey): number {
+  const r = decodeStun(allocateRequest);
+  if (!r.ok) return 0;
+  const m = r.message;
+  const n = (m.get(Username)?.length ?? 0) + (m.get(Realm)?.length ?? 0) + (m.get(Nonce)?.length ?? 0);
+  return verifyMessageIntegrity(m, key) ? n : -n;
+}
 
 // Each case must do its work: a case returning 0 has hit a failure path.
 for (const [name, op] of cases) if (op() <= 0) throw new Error(`bench case failed: ${name}`);

@@ -1,10 +1,16 @@
 // Long-term credentials and message integrity: RFC 8489 §9.2.2 (keys), §14.5 MESSAGE-INTEGRITY (HMAC-SHA1),
 // §14.6 MESSAGE-INTEGRITY-SHA256.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { HEADER_LENGTH } from './constants.ts';
 import type { StunMessage } from './message.ts';
 
 export type PasswordAlgorithmName = 'md5' | 'sha256';
+
+/**
+ * An HMAC key: raw bytes, or the same bytes as a KeyObject (crypto.createSecretKey). Cache keys as KeyObjects:
+ * Node imports raw key bytes anew for every HMAC, which costs several times the HMAC itself (bench/codec).
+ */
+export type IntegrityKey = Uint8Array | KeyObject;
 
 /**
  * RFC 8489 §9.2.2: key = MD5(username ":" OpaqueString(realm) ":" OpaqueString(password)), or SHA-256 of
@@ -21,25 +27,25 @@ export function longTermKey(username: string, realm: string, password: string,
  * header length field set as if MESSAGE-INTEGRITY were the last attribute.
  */
 function hmacOver(raw: Uint8Array, attrOffset: number, attrValueLength: number, hash: 'sha1' | 'sha256',
-  key: Uint8Array): Buffer {
+  key: IntegrityKey): Buffer {
   const header = Buffer.from(raw.subarray(0, HEADER_LENGTH));
   header.writeUInt16BE(attrOffset + 4 + attrValueLength - HEADER_LENGTH, 2);
   return createHmac(hash, key).update(header).update(raw.subarray(HEADER_LENGTH, attrOffset)).digest();
 }
 
 /** Computes the 20-byte MESSAGE-INTEGRITY value for an attribute placed at `attrOffset` of `raw`. */
-export function computeMessageIntegrity(raw: Uint8Array, attrOffset: number, key: Uint8Array): Buffer {
+export function computeMessageIntegrity(raw: Uint8Array, attrOffset: number, key: IntegrityKey): Buffer {
   return hmacOver(raw, attrOffset, 20, 'sha1', key);
 }
 
 /** Computes the MESSAGE-INTEGRITY-SHA256 value (32 bytes; truncated on the wire if shorter is wanted). */
-export function computeMessageIntegritySha256(raw: Uint8Array, attrOffset: number, key: Uint8Array,
+export function computeMessageIntegritySha256(raw: Uint8Array, attrOffset: number, key: IntegrityKey,
   length = 32): Buffer {
   return hmacOver(raw, attrOffset, length, 'sha256', key).subarray(0, length);
 }
 
 /** True if the message carries MESSAGE-INTEGRITY and it matches `key`; compared in constant time. */
-export function verifyMessageIntegrity(msg: StunMessage, key: Uint8Array): boolean {
+export function verifyMessageIntegrity(msg: StunMessage, key: IntegrityKey): boolean {
   const off = msg.integrityOffset;
   if (off < 0) return false;
   const raw = msg.raw;
@@ -49,7 +55,7 @@ export function verifyMessageIntegrity(msg: StunMessage, key: Uint8Array): boole
 }
 
 /** As verifyMessageIntegrity for MESSAGE-INTEGRITY-SHA256, honouring a truncated (16..32 byte) value. */
-export function verifyMessageIntegritySha256(msg: StunMessage, key: Uint8Array): boolean {
+export function verifyMessageIntegritySha256(msg: StunMessage, key: IntegrityKey): boolean {
   const off = msg.integritySha256Offset;
   if (off < 0) return false;
   const raw = msg.raw;

@@ -6,7 +6,7 @@ import {
 } from './constants.ts';
 import type { AttributeCodec } from './attributes/codec.ts';
 import { crc32 } from './crc32.ts';
-import { computeMessageIntegrity, computeMessageIntegritySha256 } from './integrity.ts';
+import { computeMessageIntegrity, computeMessageIntegritySha256, type IntegrityKey } from './integrity.ts';
 
 export class EncodeError extends Error {
   readonly code = 'ERR_STUN_ENCODE';
@@ -70,7 +70,7 @@ export class StunWriter {
   }
 
   /** RFC 8489 §14.5: HMAC-SHA1 over everything so far, with the length field counting this attribute. */
-  addMessageIntegrity(key: Uint8Array): this {
+  addMessageIntegrity(key: IntegrityKey): this {
     this.#reserve(24);
     const at = this.#len;
     const mac = computeMessageIntegrity(this.#buf.subarray(0, at), at, key);
@@ -79,7 +79,7 @@ export class StunWriter {
 
   /** RFC 8489 §14.6: "The value will be at most 32 bytes, but it MUST be at least 16 bytes and MUST be a multiple
    *  of 4 bytes." */
-  addMessageIntegritySha256(key: Uint8Array, length = 32): this {
+  addMessageIntegritySha256(key: IntegrityKey, length = 32): this {
     if (!Number.isInteger(length) || length < 16 || length > 32 || length % 4 !== 0) {
       throw new EncodeError(`MESSAGE-INTEGRITY-SHA256 length ${length} is not 16..32 and a multiple of 4`);
     }
