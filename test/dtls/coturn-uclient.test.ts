@@ -19,9 +19,11 @@ function hasUclient(): boolean {
 }
 
 const skip = !hasOpenssl() ? 'the openssl CLI is not installed' : !hasUclient() ? 'coturn (turnutils_uclient) is not installed' : false;
+// A missing tool fails the run (CI installs it); it is never a silent skip.
+if (skip) throw new Error(`required tool missing: ${skip}`);
 const STUN_MAGIC_COOKIE = 0x2112a442;
 
-describe('turnutils_uclient -S', { skip }, () => {
+describe('turnutils_uclient -S', () => {
   for (const kind of ['rsa', 'ec'] as const) {
     it(`completes the DTLS handshake with an ${kind.toUpperCase()} certificate and delivers its Allocate`, async () => {
       const pair = makeCert(kind, `uclient-${kind}`);
