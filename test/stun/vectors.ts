@@ -1,7 +1,7 @@
 // Byte vectors from RFC 5769 ("Test Vectors for STUN") §2.1-§2.4 and RFC 8489 Appendix B.1, laid out as the
-// RFCs print them: one 32-bit word a line. The bytes were transcribed from the RFC text as reproduced in
-// WebRTC's and pion's test suites; the tests prove the transcription is exact, because every MESSAGE-INTEGRITY
-// and FINGERPRINT below re-computes with node:crypto / node:zlib over the bytes it covers (reference.ts).
+// RFCs print them: one 32-bit word a line. The bytes were transcribed from a reproduction of the RFC text (in
+// WebRTC's STUN unit tests); the tests prove the transcription exact, because every MESSAGE-INTEGRITY and
+// FINGERPRINT below re-computes with node:crypto / node:zlib over the bytes it covers (reference.ts).
 
 /** Parses whitespace-separated hex words; `//` comments run to the end of a line. */
 export function hex(text: string): Buffer {
