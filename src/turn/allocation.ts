@@ -78,7 +78,9 @@ export class Allocation {
       return;
     }
     const admission = binding.permission.admission;
-    if (admission === undefined) {
+    // The port was checked at ChannelBind, but a reconfiguration may since have narrowed the endpoint's range.
+    const port = binding.peerPort;
+    if (admission === undefined || port < admission.minPort || port > admission.maxPort) {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }

@@ -149,6 +149,18 @@ test('after readmitAll with an admission that no longer admits the peer, data st
   assert.equal(cs.connectionsTotal, 2);
 });
 
+test("readmitAll narrowing an endpoint's port range stops a bound channel outside it, both ways", async () => {
+  const { core, client, relay } = await bound();
+  core.listener.admission = core.admission([{ name: 'media', endpoints: ['10.0.0.0/8:<10000-20000>'] }]);
+  core.server.readmitAll(core.listener);
+  await client.sendChannel(0x4000, Buffer.from('to 7000'));
+  relay.deliver('from 7000', PEER, 7000);
+  assert.equal(relay.sent.length, 0, 'ChannelData to a port the cluster no longer admits is not relayed');
+  assert.equal(client.link.channelData.length, 0);
+  assert.equal(core.stats.drops[DROP.forbidden_peer], 2);
+  assert.equal(core.clusterStats().txPackets, 0);
+});
+
 test('readmitAll moving a peer to another cluster moves its upstream connection and its counters', async () => {
   const { core, client, relay } = await bound();
   await client.sendChannel(0x4000, Buffer.from('before'));
