@@ -36,9 +36,12 @@ function isV4Mapped(b: Uint8Array): boolean {
 export function parsePrefix(text: string): IpPrefix | undefined {
   const slash = text.indexOf('/');
   const ip = slash < 0 ? text : text.slice(0, slash);
-  const bytes = ipToBytes(ip);
+  // node:net decides what is an address: ipToBytes alone would read `010.0.0.0` as IPv4 while the length
+  // below was taken on 128 bits, so `010.0.0.0/8` would have admitted every IPv4 peer.
+  const family = isIP(ip);
+  const bytes = family === 0 ? undefined : ipToBytes(ip);
   if (bytes === undefined) return undefined;
-  const v4 = isIP(ip) === 4;
+  const v4 = family === 4;
   const max = v4 ? 32 : 128;
   let len = max;
   if (slash >= 0) {

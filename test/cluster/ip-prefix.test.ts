@@ -27,6 +27,8 @@ for (const p of parsed) {
 const malformed = [
   '', 'host.example', '10.0.0', '10.0.0.0.0', '256.0.0.1', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/-1',
   '10.0.0.0/8/8', '10.0.0.0/ 8', '10.0.0.0/0x8', '::/129', '2001:db8::/1234', ':::', '2001:db8::g',
+  // Leading zeros are not an IPv4 address to node:net; an octal reading would admit the wrong network.
+  '010.0.0.0/8', '10.0.0.01',
 ];
 
 for (const text of malformed) {
