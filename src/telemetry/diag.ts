@@ -8,18 +8,15 @@ import type { Logger, RateLimitedLog } from '../log/logger.ts';
 const REPORTED_EXPORT_FAILURE = 'metrics export failed';
 
 export function installOtelDiagnostics(logger: Logger, rateLimit: RateLimitedLog): () => void {
-  const emit = (level: 'error' | 'warn', message: string, args: unknown[]): void => {
-    const key = `diag:${message.slice(0, 60)}`;
+  // Both diag levels become rate-limited WARN lines: what the SDK reports (a timed-out export, a collection
+  // error) degrades telemetry, never the gateway.
+  const emit = (message: string, args: unknown[]): void => {
     const fields = args.length > 0 ? { detail: args.map(describe).join(' ') } : undefined;
-    if (level === 'error') {
-      if (rateLimit.admit(key) >= 0) logger.error(`opentelemetry: ${message}`, fields);
-    } else {
-      rateLimit.warn(logger, key, `opentelemetry: ${message}`, fields);
-    }
+    rateLimit.warn(logger, `diag:${message.slice(0, 60)}`, `opentelemetry: ${message}`, fields);
   };
   const sink: DiagLogger = {
-    error: (message, ...args) => emit('error', message, args),
-    warn: (message, ...args) => emit('warn', message, args),
+    error: (message, ...args) => emit(message, args),
+    warn: (message, ...args) => emit(message, args),
     info: () => {},
     debug: () => {},
     verbose: () => {},

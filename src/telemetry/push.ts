@@ -58,8 +58,11 @@ export function createPushReader(opts: OtlpPushOptions, deps: PushDeps): Periodi
   };
   const inner = opts.protocol === 'http/json' ? new JsonExporter(config) : new ProtoExporter(config);
   const exporter = new ReportingExporter(inner, (error) => {
-    deps.rateLimit.warn(deps.logger, 'otlp-export', 'OTLP metrics export failed',
-      { endpoint: opts.endpoint, protocol: opts.protocol, error });
+    // OTLPExporterError carries the HTTP status as a numeric `code`.
+    const status = (error as { code?: unknown } | undefined)?.code;
+    deps.rateLimit.warn(deps.logger, 'otlp-export', 'OTLP metrics export failed', {
+      endpoint: opts.endpoint, protocol: opts.protocol, ...(typeof status === 'number' ? { status } : {}), error,
+    });
   });
   const producer = new RegistryMetricProducer({
     registry: deps.registry,

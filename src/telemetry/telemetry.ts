@@ -24,6 +24,9 @@ import { PACKAGE_VERSION } from './version.ts';
 export const METRICS_FIELD = 'admin.metrics_endpoint';
 export const HEALTH_FIELD = 'admin.healthcheck_endpoint';
 
+/** How long shutdown() waits for the final OTLP push. */
+export const DEFAULT_FINAL_PUSH_TIMEOUT_MS = 5000;
+
 export type AdminEndpoints = Pick<AdminConfig, 'metrics_endpoint' | 'healthcheck_endpoint'>;
 
 export interface TelemetryOptions {
@@ -140,16 +143,19 @@ export class Telemetry {
     this.#shuttingDown = true;
   }
 
-  /** Pushes a last time (bounded by the export timeout), then closes the admin servers. */
-  async shutdown(): Promise<void> {
+  /**
+   * Pushes a last time, waiting at most `finalPushTimeoutMs` (a dead collector must not hold up the exit),
+   * then closes the admin servers.
+   */
+  async shutdown(finalPushTimeoutMs = DEFAULT_FINAL_PUSH_TIMEOUT_MS): Promise<void> {
     this.#shuttingDown = true;
     const provider = this.#provider;
     this.#provider = undefined;
     this.#pull = undefined;
     try {
-      await provider?.shutdown();
+      await provider?.shutdown({ timeoutMillis: finalPushTimeoutMs });
     } catch (err) {
-      this.#log.warn('telemetry shutdown: final export failed', { error: err });
+      this.#log.warn('telemetry shutdown: final OTLP push did not complete', { error: err });
     }
     this.#runtime?.stop();
     this.#runtime = undefined;
