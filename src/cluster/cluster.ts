@@ -1,7 +1,7 @@
 // A cluster at run time: the set of peers it admits. STATIC clusters match prefixes (with optional port
 // ranges); STRICT_DNS clusters match the addresses their host names resolved to most recently.
 import type { ClusterConfig, ClusterProtocol } from '../config/types.ts';
-import { ipToBytes, prefixContains, type IpPrefix } from './ip-prefix.ts';
+import { ipToBytes, normalisePeer, prefixContains, type IpPrefix } from './ip-prefix.ts';
 import { parseStaticEndpoint, type StaticEndpoint } from './endpoint.ts';
 
 export interface EndpointMatch {
@@ -19,7 +19,7 @@ export class Cluster {
   readonly protocol: ClusterProtocol;
   readonly config: ClusterConfig;
   #endpoints: StaticEndpoint[] = [];
-  /** STRICT_DNS: the addresses from the last resolution, as 16-byte mapped form. */
+  /** STRICT_DNS: the addresses from the last resolution, normalised, as 16-byte mapped form. */
   #resolved: Uint8Array[] = [];
 
   constructor(config: ClusterConfig) {
@@ -43,7 +43,8 @@ export class Cluster {
 
   /** Replaces the resolved addresses of a STRICT_DNS cluster; returns true if the set changed. */
   setResolved(addresses: readonly string[]): boolean {
-    const next = addresses.map(ipToBytes).filter((b): b is Uint8Array => b !== undefined);
+    // Normalised as peers are before matching, or a NAT64 / 6to4 answer could never match its own peer.
+    const next = addresses.map(ipToBytes).filter((b): b is Uint8Array => b !== undefined).map(normalisePeer);
     const key = (l: Uint8Array[]) => l.map((b) => Buffer.from(b).toString('hex')).sort().join();
     if (key(next) === key(this.#resolved)) return false;
     this.#resolved = next;

@@ -125,3 +125,13 @@ test('a STRICT_DNS host counts as named explicitly: a refused range it resolved 
   dns.setResolved(['169.254.169.254']);
   assert.equal(named(admission([dns]).admit('169.254.169.254')), 'svc');
 });
+
+test('STRICT_DNS addresses are normalised like peers: a NAT64 or 6to4 answer admits the peer in that form', () => {
+  const dns = cluster('svc', ['media'], 'STRICT_DNS');
+  dns.setResolved(['64:ff9b::a00:7', '2002:a00:8::', '::ffff:10.0.0.9']);
+  const a = admission([dns]);
+  for (const peer of ['64:ff9b::a00:7', '10.0.0.7', '2002:a00:8::', '10.0.0.8', '::ffff:10.0.0.9', '10.0.0.9']) {
+    assert.equal(named(a.admit(peer)), 'svc', peer);
+  }
+  assert.equal(a.admit('10.0.0.10'), 'forbidden');
+});
