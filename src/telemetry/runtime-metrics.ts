@@ -3,7 +3,7 @@
 import { monitorEventLoopDelay, PerformanceObserver, constants, type ELDHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Attributes, BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
-import { countOpenFds, readMaxOpenFiles, readProcStatus } from './proc-stats.ts';
+import { countOpenFds, readMaxOpenFiles, readProcStatus, type ProcStatus } from './proc-stats.ts';
 
 /** prom-client's default GC buckets, seconds. */
 export const GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
@@ -23,7 +23,16 @@ export interface RuntimeMetrics {
   stop(): void;
 }
 
-export function registerRuntimeMetrics(meter: Meter): RuntimeMetrics {
+/** Where the /proc-only figures come from; undefined = the OS has none (the series is then absent). */
+export interface ProcSource {
+  status(): ProcStatus | undefined;
+  openFds(): number | undefined;
+  maxFds(): number | undefined;
+}
+
+export const LINUX_PROC: ProcSource = { status: readProcStatus, openFds: countOpenFds, maxFds: readMaxOpenFiles };
+
+export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PROC): RuntimeMetrics {
   const counter = (name: string, unit: string, description: string): Observable =>
     meter.createObservableCounter(name, { unit, description });
   const gauge = (name: string, unit: string, description: string): Observable =>
@@ -87,12 +96,13 @@ export function registerRuntimeMetrics(meter: Meter): RuntimeMetrics {
     result.observe(cpuTotal, (cpu.user + cpu.system) / 1e6);
     result.observe(startTime, processStart);
 
-    const status = readProcStatus();
+    const status = proc.status();
+    // libuv knows the resident set size on every OS; the other figures exist only in /proc.
     result.observe(resident, status?.residentBytes ?? process.memoryUsage.rss());
     observeDefined(result, virtual, status?.virtualBytes);
     observeDefined(result, heap, status?.dataBytes);
-    observeDefined(result, openFds, countOpenFds());
-    observeDefined(result, maxFds, readMaxOpenFiles());
+    observeDefined(result, openFds, proc.openFds());
+    observeDefined(result, maxFds, proc.maxFds());
 
     const h = getHeapStatistics();
     result.observe(heapUsed, h.used_heap_size);
