@@ -184,7 +184,7 @@ export class Gateway {
       }
     }
     this.server.realm = next.auth.realm;
-    this.server.update(authenticatorFromConfig(next.auth), limitsOf(next));
+    this.server.update(authenticatorFromConfig(next.auth, this.server.clock), limitsOf(next));
     for (const l of next.listeners) {
       const running = this.listeners.get(l.name);
       if (running === undefined) {
