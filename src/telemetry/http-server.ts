@@ -48,7 +48,13 @@ class AdminServer {
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
     } else {
-      handler(req, res);
+      try {
+        handler(req, res);
+      } catch (err) {
+        // A throwing StatusSource must cost one 500, not the process.
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`internal error: ${(err as Error).message}\n`);
+      }
     }
   }
 

@@ -144,11 +144,12 @@ export class Telemetry {
   }
 
   /**
-   * Pushes a last time, waiting at most `finalPushTimeoutMs` (a dead collector must not hold up the exit),
-   * then closes the admin servers.
+   * Closes the admin servers, then pushes a last time, waiting at most `finalPushTimeoutMs` (a dead collector
+   * must not hold up the exit).
    */
   async shutdown(finalPushTimeoutMs = DEFAULT_FINAL_PUSH_TIMEOUT_MS): Promise<void> {
     this.#shuttingDown = true;
+    await this.#servers.close();
     const provider = this.#provider;
     this.#provider = undefined;
     this.#pull = undefined;
@@ -159,7 +160,6 @@ export class Telemetry {
     }
     this.#runtime?.stop();
     this.#runtime = undefined;
-    await this.#servers.close();
     this.#uninstallDiag?.();
     this.#uninstallDiag = undefined;
   }
