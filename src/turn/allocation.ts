@@ -11,6 +11,7 @@ import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
 import type { Permission } from './permission.ts';
 import type { RelaySocket } from './relay.ts';
+import type { TcpAllocation } from './tcp-allocation.ts';
 
 export type AllocationState = 'pending' | 'active' | 'closed';
 
@@ -28,6 +29,8 @@ export class Allocation {
   state: AllocationState = 'pending';
   relay4: RelaySocket | undefined;
   relay6: RelaySocket | undefined;
+  /** Set for a TCP allocation (RFC 6062), which has no UDP relays. */
+  tcp: TcpAllocation | undefined = undefined;
   /** By peer IP text. */
   readonly permissions = new Map<string, Permission>();
   /** By channel number. */

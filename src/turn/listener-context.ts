@@ -4,6 +4,7 @@ import type { PeerAdmission } from '../cluster/peer-admission.ts';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from './allocation.ts';
 import type { RelayAllocator } from './relay.ts';
+import type { TcpRelayAllocator } from './tcp-relay.ts';
 
 export interface ListenerContext {
   readonly name: string;
@@ -11,6 +12,8 @@ export interface ListenerContext {
   /** Swapped by reconfiguration; read per control-plane request, never per packet. */
   readonly admission: PeerAdmission;
   readonly relays: RelayAllocator;
+  /** TCP relays for RFC 6062 allocations: present on TCP and TLS listeners only. */
+  readonly tcpRelays?: TcpRelayAllocator;
   /** The allocation of the 5-tuple of `link` now exists (or ended); route its packets accordingly. */
   attach(allocation: Allocation): void;
   detach(allocation: Allocation): void;

@@ -16,11 +16,15 @@ export class Permission {
   /** Further channels to other ports of the same peer, by port. */
   moreChannels: Map<number, ChannelBinding> | undefined = undefined;
 
-  constructor(peer: string, admission: Admission, expiresAt: number) {
+  /** False on a TCP allocation: there the upstream connections are the peer data connections (RFC 6062). */
+  readonly upstream: boolean;
+
+  constructor(peer: string, admission: Admission, expiresAt: number, upstream = true) {
     this.peer = peer;
     this.admission = admission;
     this.expiresAt = expiresAt;
-    admission.stats.connectionOpened();
+    this.upstream = upstream;
+    if (upstream) admission.stats.connectionOpened();
   }
 
   /** Installs or refreshes (CreatePermission, ChannelBind): an upstream connection while live. */
@@ -29,7 +33,7 @@ export class Permission {
     if (!this.live) {
       this.live = true;
       this.admission = admission;
-      admission.stats.connectionOpened();
+      if (this.upstream) admission.stats.connectionOpened();
       return;
     }
     this.readmit(admission);
@@ -39,7 +43,7 @@ export class Permission {
   readmit(next: Admission | undefined): void {
     const prev = this.admission;
     this.admission = next;
-    if (!this.live || prev?.stats === next?.stats) return;
+    if (!this.live || !this.upstream || prev?.stats === next?.stats) return;
     prev?.stats.connectionClosed();
     next?.stats.connectionOpened();
   }
@@ -48,7 +52,7 @@ export class Permission {
   expire(): void {
     if (!this.live) return;
     this.live = false;
-    this.admission?.stats.connectionClosed();
+    if (this.upstream) this.admission?.stats.connectionClosed();
   }
 
   get hasChannels(): boolean {

@@ -23,6 +23,9 @@ import { handleCreatePermission } from './handlers/create-permission.ts';
 import { handleChannelBind } from './handlers/channel-bind.ts';
 import { handleSendIndication } from './handlers/send.ts';
 import { handleBinding } from './handlers/binding.ts';
+import { handleConnect } from './handlers/connect.ts';
+import { handleConnectionBind } from './handlers/connection-bind.ts';
+import { TcpConnectionTable } from './tcp-connections.ts';
 
 export interface TurnLimits {
   readonly userQuota: number;
@@ -64,6 +67,8 @@ export class TurnServer {
   readonly quota: AllocationQuota;
   readonly challenges: ChallengeLimiter;
   readonly allocations = new Set<Allocation>();
+  /** Peer data connections of TCP allocations (RFC 6062), by CONNECTION-ID. */
+  readonly tcpConnections = new TcpConnectionTable();
   authenticator: Authenticator;
   realm: string;
   limits: TurnLimits;
@@ -131,9 +136,9 @@ export class TurnServer {
       case Method.refresh: return handleRefresh(this, req);
       case Method.createPermission: return handleCreatePermission(this, req);
       case Method.channelBind: return handleChannelBind(this, req);
+      case Method.connect: return void handleConnect(this, req);
+      case Method.connectionBind: return handleConnectionBind(this, req);
       default:
-        // Connect / ConnectionBind outside a TCP allocation context (RFC 6062 §5.2): 400 unless handled by
-        // the TCP relay.
         reply(req, 400);
     }
   }
@@ -213,6 +218,7 @@ export class TurnServer {
     a.permissions.clear();
     a.channels.clear();
     for (const r of a.relays) r.close();
+    a.tcp?.close();
     if (wasActive) {
       a.listener.stats.allocationsActive--;
       a.listener.stats.allocationDuration.record((this.clock() - a.createdAt) / 1000);
@@ -241,6 +247,7 @@ export class TurnServer {
         if (!p.live && !p.hasChannels) a.permissions.delete(p.peer);
       }
     }
+    this.tcpConnections.sweep(now);
     this.challenges.prune(now);
   }
 
@@ -248,9 +255,14 @@ export class TurnServer {
   readmitAll(listener: ListenerContext): void {
     for (const a of this.allocations) {
       if (a.listener !== listener) continue;
+      const protocol = a.tcp === undefined ? 'UDP' : 'TCP';
       for (const p of a.permissions.values()) {
-        const r = listener.admission.admit(p.peer);
+        const r = listener.admission.admit(p.peer, protocol);
         p.readmit(typeof r === 'string' ? undefined : r);
+      }
+      for (const c of a.tcp?.connections.values() ?? []) {
+        const r = listener.admission.admit(c.peerAddress, 'TCP');
+        c.readmit(typeof r === 'string' ? undefined : r);
       }
     }
   }

@@ -1,5 +1,5 @@
-// Allocate requests, RFC 8656 §7.2 (and RFC 6062 §5.1 is refused unless a TCP relay serves the listener).
-import { Attr, FAMILY_IPV4, FAMILY_IPV6, TRANSPORT_UDP } from '../../stun/constants.ts';
+// Allocate requests, RFC 8656 §7.2; REQUESTED-TRANSPORT TCP continues in allocate-tcp.ts (RFC 6062 §5.1).
+import { Attr, FAMILY_IPV4, FAMILY_IPV6, TRANSPORT_TCP, TRANSPORT_UDP } from '../../stun/constants.ts';
 import { XorMappedAddress, XorRelayedAddress } from '../../stun/attributes/address.ts';
 import {
   AdditionalAddressFamily, EvenPort, Lifetime, RequestedAddressFamily, RequestedTransport,
@@ -14,6 +14,7 @@ import { reply, replyKept, type Request } from '../request.ts';
 import type { RelaySocket } from '../relay.ts';
 import { grantLifetime } from '../timers.ts';
 import { transactionKey, type TurnServer } from '../turn-server.ts';
+import { handleTcpAllocate } from './allocate-tcp.ts';
 
 export async function handleAllocate(server: TurnServer, req: Request): Promise<void> {
   const { msg, link, listener } = req;
@@ -38,6 +39,7 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
   // server rejects the request with a 442 (Unsupported Transport Protocol) error."
   const transport = msg.get(RequestedTransport);
   if (transport === undefined) return reply(req, 400, { key: cred.key });
+  if (transport === TRANSPORT_TCP) return handleTcpAllocate(server, req, cred);
   if (transport !== TRANSPORT_UDP) return reply(req, 442, { key: cred.key });
   // Step 4: "The request may contain a DONT-FRAGMENT attribute. If it does, but the server does not
   // support sending UDP datagrams with the DF bit set to 1 ..., then the server treats the DONT-FRAGMENT

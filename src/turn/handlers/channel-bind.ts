@@ -14,6 +14,8 @@ export function handleChannelBind(server: TurnServer, req: Request): void {
   if (cred === undefined) return;
   const allocation = req.allocation;
   if (allocation === undefined || allocation.state !== 'active') return reply(req, 437, { key: cred.key });
+  // RFC 6062: a TCP allocation relays over peer data connections; it has no channels.
+  if (allocation.tcp !== undefined) return reply(req, 400, { key: cred.key, reason: 'TCP Allocation Has No Channels' });
   const { msg } = req;
   const number = msg.get(ChannelNumber);
   const peer = msg.get(XorPeerAddress);

@@ -5,7 +5,8 @@ import { Permission } from '../permission.ts';
 import { reply, type Request } from '../request.ts';
 import { PERMISSION_LIFETIME_S } from '../timers.ts';
 import type { TurnServer } from '../turn-server.ts';
-import { checkPeer, type PeerCheck } from './peer-address.ts';
+import type { Admission } from '../../cluster/peer-admission.ts';
+import { checkPeer, checkTcpPeer } from './peer-address.ts';
 
 export function handleCreatePermission(server: TurnServer, req: Request): void {
   const cred = server.authenticate(req);
@@ -20,9 +21,11 @@ export function handleCreatePermission(server: TurnServer, req: Request): void {
   // "The server MAY impose restrictions on the IP address allowed in the XOR-PEER-ADDRESS attribute; if a
   // value is not allowed, the server rejects the request with a 403 (Forbidden) error." All or nothing:
   // the permissions are installed only when every peer passes.
-  const checks: Extract<PeerCheck, { ok: true }>[] = [];
+  const checks: { readonly admission: Admission }[] = [];
+  const tcp = allocation.tcp;
   for (const peer of peers) {
-    const c = checkPeer(allocation, peer, false);
+    // RFC 6062 §5.3: on a TCP allocation the permission admits incoming peer connections, from TCP clusters.
+    const c = tcp === undefined ? checkPeer(allocation, peer, false) : checkTcpPeer(allocation, tcp.relay, peer, false);
     if (!c.ok) {
       server.log.debug('permission refused', { listener: req.listener.name, peer: peer.address, code: c.code });
       return reply(req, c.code, { key: cred.key });
@@ -37,7 +40,7 @@ export function handleCreatePermission(server: TurnServer, req: Request): void {
   peers.forEach((peer, i) => {
     const existing = allocation.permissions.get(peer.address);
     if (existing !== undefined) existing.refresh(checks[i].admission, expiresAt);
-    else allocation.permissions.set(peer.address, new Permission(peer.address, checks[i].admission, expiresAt));
+    else allocation.permissions.set(peer.address, new Permission(peer.address, checks[i].admission, expiresAt, tcp === undefined));
   });
   reply(req, 200, { key: cred.key });
 }
