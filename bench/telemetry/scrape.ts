@@ -120,7 +120,7 @@ const f = (n: number): string => n.toFixed(1);
  * Scrapes one at a time and records the worst stall of each. The machine is shared, so a single worst value
  * mostly measures the OS scheduler; the median of the per-scrape worst stalls is the comparable figure.
  */
-async function scrapeRun(label: string, url: string, encoding: string, scraper: ChildProcess): Promise<void> {
+async function scrapeRun(label: string, url: string, encoding: string, scraper: ChildProcess): Promise<number> {
   await ask(scraper, { kind: 'scrape', url, n: 10, encoding }); // warm-up (JIT)
   const lat: number[] = [];
   const stalls: number[] = [];
@@ -132,16 +132,17 @@ async function scrapeRun(label: string, url: string, encoding: string, scraper: 
       bytes = r.bytes;
     }));
   }
-  report(label, `latency p50=${f(pct(lat, 50))} p99=${f(pct(lat, 99))}`, stalls, `${(bytes / 1e6).toFixed(2)}MB`);
+  return report(label, `latency p50=${f(pct(lat, 50))} p99=${f(pct(lat, 99))}`, stalls, `${(bytes / 1e6).toFixed(2)}MB`);
 }
 
 /**
  * Per-run worst stalls: median, p90 and max. The machine is shared, so the max mostly measures the OS scheduler
  * giving the CPU to someone else; the median of the per-run worst stalls is the comparable figure.
  */
-function report(label: string, latency: string, stalls: readonly number[], extra: string): void {
+function report(label: string, latency: string, stalls: readonly number[], extra: string): number {
   console.log(`${label.padEnd(36)} ${latency.padEnd(26)} worst stall per run: p50=${f(pct(stalls, 50))} `
     + `p90=${f(pct(stalls, 90))} max=${f(Math.max(...stalls))}  ${extra}`);
+  return pct(stalls, 50);
 }
 
 async function main(): Promise<void> {
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
   const t = new Telemetry({ registry, logger, status, env: {}, sliceMs: SLICE_MS });
   await t.start({ metrics_endpoint: 'http://127.0.0.1:0/metrics', healthcheck_endpoint: '' });
   const url = `http://127.0.0.1:${t.address('admin.metrics_endpoint')!.port}/metrics`;
-  await scrapeRun('stunner /metrics (identity)', url, 'identity', scraper);
+  const ours = await scrapeRun('stunner /metrics (identity)', url, 'identity', scraper);
   await scrapeRun('stunner /metrics (gzip)', url, 'gzip', scraper);
   await t.shutdown();
 
@@ -186,7 +187,8 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await scrapeRun('SDK data points + chunked writer', `${base}/sdk-points`, 'identity', scraper);
-  await scrapeRun('baseline exporter-prometheus handler', `${base}/metrics`, 'identity', scraper);
+  const baseline = await scrapeRun('baseline exporter-prometheus handler', `${base}/metrics`, 'identity', scraper);
+  console.log(`scrape stall, median of per-scrape worst: baseline / stunner = ${(baseline / ours).toFixed(1)}x`);
   server.close();
   runtime.stop();
   await provider.shutdown();
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
   // Push: one OTLP/protobuf export of everything, batched (as shipped) and unbatched (baseline).
   const sink = startPeer();
   const { port } = await ask<{ port: number }>(sink, { kind: 'sink' });
+  const pushStalls: number[] = [];
   for (const [label, batch] of [['OTLP/protobuf push, batched', undefined], ['baseline push, unbatched', 0]] as const) {
     const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${port}/v1/metrics`, OTEL_METRIC_EXPORT_INTERVAL: '3600000' };
     const p = new Telemetry({ registry, logger, status, env, pushBatchPoints: batch, sliceMs: SLICE_MS });
@@ -209,10 +212,11 @@ async function main(): Promise<void> {
       times.push(performance.now() - t0);
     }
     const after = await ask<{ requests: number; bytes: number }>(sink, { kind: 'count' });
-    report(label, `latency p50=${f(pct(times, 50))}`, stalls, `${(after.requests - before.requests) / pushes} `
-      + `requests, ${((after.bytes - before.bytes) / pushes / 1e6).toFixed(2)}MB per push`);
+    pushStalls.push(report(label, `latency p50=${f(pct(times, 50))}`, stalls, `${(after.requests - before.requests) / pushes} `
+      + `requests, ${((after.bytes - before.bytes) / pushes / 1e6).toFixed(2)}MB per push`));
     await p.shutdown();
   }
+  console.log(`push stall, median of per-push worst: unbatched / batched = ${(pushStalls[1] / pushStalls[0]).toFixed(1)}x`);
   sink.kill();
   scraper.kill();
 }
