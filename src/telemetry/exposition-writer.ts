@@ -100,7 +100,7 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
-/** `_bucket`, `_sum` and `_count` lines of one histogram series; returns the number of lines. */
+/** The `_bucket` (cumulative), `_sum` and `_count` lines of one histogram series. */
 export function histogramLines(name: string, inner: string, boundaries: readonly number[], counts: readonly number[],
   sum: number, count: number): string {
   const sep = inner === '' ? '' : ',';
