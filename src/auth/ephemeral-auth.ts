@@ -1,7 +1,7 @@
 // `ephemeral` (alias `longterm`) authentication, the TURN REST API scheme
 // (draft-uberti-behave-turn-rest-00 §2.2): username `<expiry-unix-seconds>[:<user-id>]`,
 // password `base64(HMAC-SHA1(secret, username))`. Expired usernames are rejected.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { longTermKey } from '../stun/integrity.ts';
 import type { AuthRejection, Authenticator, Credential } from './authenticator.ts';
 
@@ -22,10 +22,15 @@ export function parseEphemeralUsername(username: string): { expiry: number; user
   return undefined;
 }
 
+/** Credentials derived per username are kept this many at most (a username carries its own expiry). */
+const CACHE_SIZE = 10_000;
+
 export class EphemeralAuthenticator implements Authenticator {
   readonly #secret: string;
   readonly #realm: string;
   readonly #now: () => number;
+  /** Deriving a key is two HMACs and a key import; refreshes and permissions reuse it. */
+  readonly #cache = new Map<string, Credential>();
 
   constructor(secret: string, realm: string, now: () => number = Date.now) {
     this.#secret = secret;
@@ -38,7 +43,13 @@ export class EphemeralAuthenticator implements Authenticator {
     const parsed = parseEphemeralUsername(username);
     if (parsed === undefined) return 'malformed-username';
     if (parsed.expiry * 1000 < this.#now()) return 'expired';
-    const password = ephemeralPassword(this.#secret, username);
-    return { key: longTermKey(username, realm, password), userId: parsed.userId };
+    let cred = this.#cache.get(username);
+    if (cred === undefined) {
+      const password = ephemeralPassword(this.#secret, username);
+      cred = { key: createSecretKey(longTermKey(username, realm, password)), userId: parsed.userId };
+      if (this.#cache.size >= CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(username, cred);
+    }
+    return cred;
   }
 }

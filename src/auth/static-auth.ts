@@ -1,4 +1,5 @@
 // `static` (alias `plaintext`) authentication: one username and password from the config.
+import { createSecretKey } from 'node:crypto';
 import { longTermKey } from '../stun/integrity.ts';
 import type { AuthRejection, Authenticator, Credential } from './authenticator.ts';
 
@@ -10,7 +11,7 @@ export class StaticAuthenticator implements Authenticator {
   constructor(username: string, password: string, realm: string) {
     this.#username = username;
     this.#realm = realm;
-    this.#credential = { key: longTermKey(username, realm, password), userId: username };
+    this.#credential = { key: createSecretKey(longTermKey(username, realm, password)), userId: username };
   }
 
   authenticate(username: string, realm: string): Credential | AuthRejection {

@@ -20,7 +20,8 @@ export const DEFAULT_CLUSTER_PROTOCOL = 'UDP';
 export const DEFAULT_MAX_ALLOCATIONS = 0;
 export const DEFAULT_MAX_PERMISSIONS_PER_ALLOCATION = 64;
 export const DEFAULT_MAX_CHANNELS_PER_ALLOCATION = 64;
-export const DEFAULT_UNAUTHENTICATED_RATE = 20;
+/** 401/438 answers per second per client IP: generous for offices behind one NAT, yet no reflector. */
+export const DEFAULT_UNAUTHENTICATED_RATE = 100;
 export const DEFAULT_DRAIN_TIMEOUT = 3600;
 
 /** STRICT_DNS clusters are re-resolved this often. */

@@ -12,6 +12,11 @@ export type PasswordAlgorithmName = 'md5' | 'sha256';
  */
 export type IntegrityKey = Uint8Array | KeyObject;
 
+/** The raw bytes of a key, whichever form it is in (diagnostics and tests). */
+export function keyBytes(key: IntegrityKey): Buffer {
+  return key instanceof Uint8Array ? Buffer.from(key) : key.export();
+}
+
 /**
  * RFC 8489 §9.2.2: key = MD5(username ":" OpaqueString(realm) ":" OpaqueString(password)), or SHA-256 of
  * the same string for the SHA-256 algorithm. (OpaqueString is the identity for the ASCII credentials TURN

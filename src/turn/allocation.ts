@@ -5,6 +5,7 @@ import { randomFillSync } from 'node:crypto';
 import { Method, MessageClass, Attr } from '../stun/constants.ts';
 import { XorPeerAddress } from '../stun/attributes/address.ts';
 import { StunWriter } from '../stun/writer.ts';
+import type { IntegrityKey } from '../stun/integrity.ts';
 import { DROP } from '../stats/listener-stats.ts';
 import type { ChannelBinding } from './channel-binding.ts';
 import type { ClientLink } from './client-link.ts';
@@ -23,7 +24,7 @@ export class Allocation {
   readonly client: ClientLink;
   readonly username: string;
   readonly userId: string;
-  readonly key: Buffer;
+  readonly key: IntegrityKey;
   readonly createdAt: number;
   expiresAt: number;
   state: AllocationState = 'pending';
@@ -42,7 +43,7 @@ export class Allocation {
   readonly #indicationTid = randomFillSync(Buffer.allocUnsafe(12));
   #indicationCount = 0;
 
-  constructor(listener: ListenerContext, client: ClientLink, username: string, userId: string, key: Buffer,
+  constructor(listener: ListenerContext, client: ClientLink, username: string, userId: string, key: IntegrityKey,
     transaction: string, now: number, lifetimeS: number) {
     this.listener = listener;
     this.client = client;

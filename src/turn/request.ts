@@ -3,6 +3,7 @@ import { MessageClass } from '../stun/constants.ts';
 import { ErrorCode, errorCode } from '../stun/attributes/errors.ts';
 import type { StunMessage } from '../stun/message.ts';
 import { StunWriter } from '../stun/writer.ts';
+import type { IntegrityKey } from '../stun/integrity.ts';
 import type { RequestMethod } from '../stats/listener-stats.ts';
 import type { Allocation } from './allocation.ts';
 import type { ClientLink } from './client-link.ts';
@@ -21,7 +22,7 @@ export interface Request {
 
 export interface ReplyOptions {
   /** Adds MESSAGE-INTEGRITY with this key (authenticated responses). */
-  readonly key?: Buffer;
+  readonly key?: IntegrityKey;
   /** Adds the attributes specific to the response. */
   readonly build?: (w: StunWriter) => void;
   readonly reason?: string;

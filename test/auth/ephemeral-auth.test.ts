@@ -2,7 +2,7 @@
 // (or `<user-id>:<expiry>`), password base64(HMAC-SHA1(secret, username)), with an injected clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { longTermKey } from '../../src/stun/integrity.ts';
+import { keyBytes, longTermKey } from '../../src/stun/integrity.ts';
 import {
   EphemeralAuthenticator, ephemeralPassword, parseEphemeralUsername,
 } from '../../src/auth/ephemeral-auth.ts';
@@ -42,7 +42,7 @@ for (const f of forms) {
     const r = auth.authenticate(f.username, REALM);
     assert.ok(typeof r !== 'string', String(r));
     assert.equal(r.userId, f.userId);
-    assert.deepEqual(r.key, longTermKey(f.username, REALM, ephemeralPassword(SECRET, f.username)));
+    assert.deepEqual(keyBytes(r.key), longTermKey(f.username, REALM, ephemeralPassword(SECRET, f.username)));
     now = EXPIRY * 1000;
     assert.ok(typeof auth.authenticate(f.username, REALM) !== 'string', 'valid at its expiry second');
     now += 1;
@@ -77,7 +77,7 @@ test('authenticatorFromConfig builds the ephemeral authenticator from credential
   const auth = authenticatorFromConfig({ type: 'ephemeral', realm: REALM, credentials: { secret: SECRET } }, () => now);
   const r = auth.authenticate('1700000000:alice', REALM);
   assert.ok(typeof r !== 'string');
-  assert.equal(r.key.toString('hex'), longTermKey('1700000000:alice', REALM, passwords['1700000000:alice']).toString('hex'));
+  assert.equal(keyBytes(r.key).toString('hex'), longTermKey('1700000000:alice', REALM, passwords['1700000000:alice']).toString('hex'));
   now += 1000;
   assert.equal(auth.authenticate('1700000000:alice', REALM), 'expired');
 });
