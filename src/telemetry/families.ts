@@ -1,7 +1,9 @@
 // The gateway metric families of spec/metrics.md: exact names, help text and OTLP units.
 // Names already carry the Prometheus suffixes (`_total`, `_seconds`, `_bytes`) and units are either curly-brace
 // annotations or units whose Prometheus word is already in the name, so that the Prometheus exposition, the OTLP
-// name and a backend's OTLP->Prometheus translation (suffix appending) all yield the same string.
+// name and a backend's OTLP->Prometheus translation (VictoriaMetrics -opentelemetry.usePrometheusNaming, Mimir,
+// the collector's Prometheus exporters: unit word appended unless present, `total` moved last on counters)
+// all yield the same string. Never unit "1": translators append `_ratio` to such gauges.
 import { ValueType } from '@opentelemetry/api';
 import type { MetricDescriptor } from '@opentelemetry/sdk-metrics';
 
