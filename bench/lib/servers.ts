@@ -1,0 +1,121 @@
+// The processes a benchmark compares: stunnerd (from a YAML config, as users start it), coturn, the bare
+// Node relay, and coturn's UDP echo peer. Each binds 127.0.0.1 only and is stopped by its PID.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSocket } from 'node:dgram';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Server {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(r));
+  return port;
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
+}
+
+async function waitForOutput(child: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}": ${out}`)), timeoutMs);
+    const on = (d: Buffer) => {
+      out += d;
+      if (out.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (c) => reject(new Error(`exited with ${c} before "${text}": ${out}`)));
+  });
+}
+
+export interface StunnerdOptions {
+  /** Extra admin settings, e.g. metrics_endpoint. */
+  readonly admin?: Record<string, string>;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly nodeArgs?: string[];
+}
+
+/** stunnerd on 127.0.0.1:<free port>, user test/test, realm example.org, peers on loopback allowed. */
+export async function startStunnerd(opts: StunnerdOptions = {}): Promise<Server> {
+  const port = await freeUdpPort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-stunnerd-'));
+  const admin = { loglevel: 'all:WARN', healthcheck_endpoint: '', ...opts.admin };
+  const config = join(dir, 'stunnerd.yaml');
+  writeFileSync(config, `version: v1
+admin: ${JSON.stringify({ name: 'bench', ...admin })}
+auth: {type: static, realm: example.org, credentials: {username: test, password: test}}
+listeners: [{name: udp, protocol: TURN-UDP, address: 127.0.0.1, port: ${port}, routes: [loopback]}]
+clusters: [{name: loopback, type: STATIC, endpoints: [127.0.0.0/8]}]
+`);
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'src/cmd/stunnerd.ts', '-c', config, '-l', 'all:WARN,stunnerd:INFO'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  await waitForOutput(child, 'stunnerd running');
+  return { pid: child.pid!, port, stop: stopper(child) };
+}
+
+/** coturn via bench/tools/coturn-start.sh (user test:test, realm example.org). */
+export async function startCoturn(): Promise<Server> {
+  const port = await freeUdpPort();
+  const tlsPort = await freeUdpPort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-coturn-'));
+  const pid = Number(execFileSync('bash', [join(ROOT, 'bench/tools/coturn-start.sh'), dir],
+    { env: { ...process.env, PORT: String(port), TLS_PORT: String(tlsPort) } }).toString().trim().split('\n').at(-1));
+  return {
+    pid, port,
+    stop: async () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** The bare Node relay (bench/baseline/node-udp-relay.mjs). */
+export async function startBareRelay(peerPort: number): Promise<Server> {
+  const port = await freeUdpPort();
+  const child = spawn(process.execPath, ['bench/baseline/node-udp-relay.mjs', String(port), String(peerPort)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitForOutput(child, 'ready');
+  return { pid: child.pid!, port, stop: stopper(child) };
+}
+
+/** coturn's UDP echo peer. */
+export async function startPeer(): Promise<Server> {
+  const port = await freeUdpPort();
+  const child = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  if (child.exitCode !== null) throw new Error('turnutils_peer exited (is coturn installed?)');
+  return { pid: child.pid!, port, stop: stopper(child) };
+}

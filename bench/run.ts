@@ -1,0 +1,90 @@
+// The benchmark suite (npm run bench): every number next to a baseline measured in the same invocation.
+//  1. Relay ceiling: the same closed-loop ChannelData echo load through the bare Node relay and stunnerd;
+//     relay CPU per echoed message and the ratio (target: stunnerd <= 1.25 x bare Node).
+//  2. coturn's turnutils_uclient driving stunnerd and coturn at the same offered load: echoed msg/s,
+//     server CPU per message, and the ratio.
+//  3. Idle allocations held open: stunnerd RSS per allocation (target: <= 10 KiB).
+// Usage: node bench/run.ts [--quick] [--skip-idle]      Bounded in time; binds 127.0.0.1 only.
+import { parseArgs } from 'node:util';
+import { closedLoop, type LoopResult } from './lib/closed-loop.ts';
+import { startBareRelay, startCoturn, startPeer, startStunnerd } from './lib/servers.ts';
+import { uclientLoad, type UclientLoad } from './lib/uclient-load.ts';
+import { idleAllocations } from './idle-allocations.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' } } });
+const quick = values.quick ?? false;
+const hardStop = setTimeout(() => {
+  console.error('bench: hard time limit reached');
+  process.exit(2);
+}, 20 * 60_000);
+hardStop.unref();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const f = (x: number, d = 1) => x.toFixed(d);
+
+console.log(`# stunnerd benchmarks — node ${process.version}, ${new Date().toISOString()}`);
+
+// 1. Relay ceiling, alternating runs so both see the same machine conditions.
+{
+  const rounds = quick ? 1 : 3;
+  const load = { size: 100, flows: 4, window: 64, seconds: quick ? 4 : 8 };
+  const peer = await startPeer();
+  const bare: LoopResult[] = [];
+  const turn: LoopResult[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const b = await startBareRelay(peer.port);
+      bare.push(await closedLoop('bare', b.pid, b.port, peer.port, load));
+      await b.stop();
+      const s = await startStunnerd();
+      turn.push(await closedLoop('turn', s.pid, s.port, peer.port, load));
+      await s.stop();
+    }
+  } finally {
+    await peer.stop();
+  }
+  const row = (name: string, rs: LoopResult[]) => console.log(`${name.padEnd(16)} pps=${f(median(rs.map((r) => r.pps)), 0)} ` +
+    `cpu_us_per_msg=${f(median(rs.map((r) => r.cpuUsPerMsg)), 2)} cpu=${f(median(rs.map((r) => r.cpuPct)), 0)}% ` +
+    `loss=${f(median(rs.map((r) => r.lossPct)), 3)}%  runs: ${rs.map((r) => f(r.cpuUsPerMsg, 2)).join(' ')}`);
+  console.log(`\n## relay ceiling: closed loop, ${load.flows} flows x ${load.window} in flight, ${load.size} B ChannelData, ` +
+    `turnutils_peer echo, median of ${rounds}`);
+  row('bare node relay', bare);
+  row('stunnerd', turn);
+  const ratio = median(turn.map((r) => r.cpuUsPerMsg)) / median(bare.map((r) => r.cpuUsPerMsg));
+  console.log(`ratio stunnerd/bare cpu_per_msg=${f(ratio, 2)} (target <= 1.25; efficiency ${f(100 / ratio, 0)}% of bare)`);
+}
+
+// 2. turnutils_uclient against stunnerd and coturn at the same offered load.
+{
+  const load = { sessions: 30, size: 100, messages: quick ? 1000 : 3000, intervalMs: 2 };
+  const peer = await startPeer();
+  const results: Record<string, UclientLoad> = {};
+  try {
+    for (const [name, start] of [['coturn', startCoturn], ['stunnerd', startStunnerd]] as const) {
+      const server = await start();
+      try {
+        results[name] = await uclientLoad({ port: server.port, serverPid: server.pid, peerPort: peer.port, ...load });
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await peer.stop();
+  }
+  console.log(`\n## turnutils_uclient: ${load.sessions} sessions x ${load.messages} msgs of ${load.size} B every ` +
+    `${load.intervalMs} ms (offered ${f(load.sessions * 1000 / load.intervalMs, 0)} msg/s), channels via turnutils_peer`);
+  for (const [name, r] of Object.entries(results)) {
+    console.log(`${name.padEnd(16)} pps=${f(r.pps, 0)} lost=${r.lost} cpu_us_per_msg=${f(r.cpuUsPerMsg, 2)} server_cpu_s=${r.serverCpuS}`);
+  }
+  console.log(`ratio stunnerd/coturn cpu_per_msg=${f(results.stunnerd.cpuUsPerMsg / results.coturn.cpuUsPerMsg, 2)}`);
+}
+
+// 3. Idle allocations.
+if (!values['skip-idle']) {
+  const n = quick ? 1000 : 5000;
+  const r = await idleAllocations(n);
+  console.log(`\n## idle allocations (each with a channel), stunnerd RSS growth from ${n / 5} to ${n} allocations`);
+  console.log(`allocations=${r.allocations} rss_before=${f(r.rssBeforeMiB)}MiB rss_at_${n / 5}=${f(r.rssAtFifthMiB)}MiB ` +
+    `rss_after=${f(r.rssAfterMiB)}MiB ` +
+    `per_allocation=${f(r.kibPerAllocation, 2)}KiB (target <= 10 KiB)`);
+}
