@@ -13,6 +13,7 @@ import { TurnServer, type TurnLimits } from '../turn/turn-server.ts';
 import { SWEEP_INTERVAL_MS } from '../turn/timers.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
 import { planRelayAddresses } from './relay-address.ts';
+import { createTransportListener } from './transport-listeners.ts';
 import { UdpListener } from './udp-listener.ts';
 import { UdpRelayAllocator } from './udp-relay.ts';
 
@@ -88,9 +89,17 @@ export class Gateway {
     this.#dnsTimer.unref();
   }
 
-  /** The name -> routes map the stats registry keeps series for. */
+  /**
+   * The name -> routes map the stats registry keeps series for. Every routed (listener, cluster) pair gets
+   * its stats object now, so its series exist (at 0) before the first packet and rate() works from the start.
+   */
   #routeMap(config: StunnerConfig): Map<string, readonly string[]> {
-    return new Map(config.listeners.map((l) => [l.name, l.routes.filter((r) => this.clusters.has(r))]));
+    const routes = new Map(config.listeners.map((l) => [l.name, l.routes.filter((r) => this.clusters.has(r))]));
+    for (const [listener, clusters] of routes) {
+      this.registry.listener(listener);
+      for (const c of clusters) this.registry.cluster(listener, c);
+    }
+    return routes;
   }
 
   #buildClusters(config: StunnerConfig): void {
@@ -119,6 +128,13 @@ export class Gateway {
         });
         break;
       }
+      case 'TURN-TCP':
+      case 'TURN-TLS':
+      case 'TURN-DTLS':
+        listener = createTransportListener(l, {
+          stats: this.registry.listener(l.name), server: this.server, admission: this.#admission(l), onError,
+        });
+        break;
       default:
         throw new GatewayError('ERR_LISTENER_PROTOCOL', `listener ${l.name}: protocol ${l.protocol} is not supported yet`);
     }
