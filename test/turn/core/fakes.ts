@@ -8,9 +8,12 @@ import type { AuthRejection, Authenticator, Credential } from '../../../src/auth
 import type { PeerAdmission } from '../../../src/cluster/peer-admission.ts';
 import type { ListenerStats } from '../../../src/stats/listener-stats.ts';
 import type { Allocation } from '../../../src/turn/allocation.ts';
-import type { ClientLink } from '../../../src/turn/client-link.ts';
+import type { ClientLink, ClientTransport } from '../../../src/turn/client-link.ts';
 import type { ListenerContext } from '../../../src/turn/listener-context.ts';
 import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../../../src/turn/relay.ts';
+import type {
+  PeerFlow, TcpPeerConnection, TcpRelay, TcpRelayAllocator, TcpRelayResult,
+} from '../../../src/turn/tcp-relay.ts';
 
 export interface ChannelDataSent {
   readonly channel: number;
@@ -19,15 +22,16 @@ export interface ChannelDataSent {
 
 /** A client 5-tuple: records every STUN message and ChannelData the server sends to it. */
 export class RecordingLink implements ClientLink {
-  readonly transport = 'udp' as const;
+  readonly transport: ClientTransport;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly sent: Buffer[] = [];
   readonly channelData: ChannelDataSent[] = [];
 
-  constructor(remoteAddress: string, remotePort: number) {
+  constructor(remoteAddress: string, remotePort: number, transport: ClientTransport = 'udp') {
     this.remoteAddress = remoteAddress;
     this.remotePort = remotePort;
+    this.transport = transport;
   }
 
   send(message: Uint8Array): void {
@@ -140,13 +144,16 @@ export class MemoryListener implements ListenerContext {
   readonly stats: ListenerStats;
   admission: PeerAdmission;
   readonly relays: MemoryRelayAllocator;
+  readonly tcpRelays: MemoryTcpRelayAllocator | undefined;
   readonly #byTuple = new Map<string, Allocation>();
 
-  constructor(name: string, stats: ListenerStats, admission: PeerAdmission, relays: MemoryRelayAllocator) {
+  constructor(name: string, stats: ListenerStats, admission: PeerAdmission, relays: MemoryRelayAllocator,
+    tcpRelays?: MemoryTcpRelayAllocator) {
     this.name = name;
     this.stats = stats;
     this.admission = admission;
     this.relays = relays;
+    this.tcpRelays = tcpRelays;
   }
 
   attach(a: Allocation): void {
@@ -168,6 +175,101 @@ export class MemoryListener implements ListenerContext {
 
 function tupleKey(link: ClientLink): string {
   return `${link.remoteAddress}|${link.remotePort}`;
+}
+
+/** A TCP connection between a relayed address and a peer (RFC 6062): records binding and closing. */
+export class MemoryPeerConnection implements TcpPeerConnection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  onClose: () => void = () => {};
+  boundTo: ClientLink | undefined;
+  flow: PeerFlow | undefined;
+  closed = false;
+
+  constructor(remoteAddress: string, remotePort: number) {
+    this.remoteAddress = remoteAddress;
+    this.remotePort = remotePort;
+  }
+
+  /** As the Node adapter: only a stream client connection can carry raw bytes. */
+  bind(client: ClientLink, flow: PeerFlow): boolean {
+    if (client.transport !== 'tcp' && client.transport !== 'tls') return false;
+    this.boundTo = client;
+    this.flow = flow;
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** The peer closes its end. */
+  peerClose(): void {
+    this.closed = true;
+    this.onClose();
+  }
+}
+
+/**
+ * A relayed TCP address. Connects succeed at once unless the peer port is in `refused`; with `hold` they
+ * wait for `release()` (a Connect in progress).
+ */
+export class MemoryTcpRelay implements TcpRelay {
+  readonly address: TransportAddress;
+  onPeerConnection: (connection: TcpPeerConnection) => void = () => {};
+  readonly refused = new Set<number>();
+  readonly opened: MemoryPeerConnection[] = [];
+  hold = false;
+  closed = false;
+  readonly #held: (() => void)[] = [];
+
+  constructor(address: TransportAddress) {
+    this.address = address;
+  }
+
+  async connect(address: string, port: number): Promise<TcpPeerConnection | undefined> {
+    if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
+    if (this.closed || this.refused.has(port)) return undefined;
+    const c = new MemoryPeerConnection(address, port);
+    this.opened.push(c);
+    return c;
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const resolve of this.#held.splice(0)) resolve();
+  }
+
+  /** A peer opens a connection to this relayed address. */
+  accept(address: string, port: number): MemoryPeerConnection {
+    const c = new MemoryPeerConnection(address, port);
+    this.onPeerConnection(c);
+    return c;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export class MemoryTcpRelayAllocator implements TcpRelayAllocator {
+  readonly families: ReadonlySet<4 | 6>;
+  capacity: number;
+  readonly relays: MemoryTcpRelay[] = [];
+  #nextPort = 51_000;
+
+  constructor(opts: MemoryRelayOptions = {}) {
+    this.families = new Set(opts.families ?? [4]);
+    this.capacity = opts.capacity ?? Infinity;
+  }
+
+  async allocate(family: 4 | 6): Promise<TcpRelayResult> {
+    if (!this.families.has(family)) return { ok: false, code: 440 };
+    if (this.relays.filter((r) => !r.closed).length >= this.capacity) return { ok: false, code: 508 };
+    const relay = new MemoryTcpRelay({ family, address: MemoryRelayAllocator.ADDRESS[family], port: this.#nextPort++ });
+    this.relays.push(relay);
+    return { ok: true, relay };
+  }
 }
 
 /** Long-term credentials from a table of users: enough users to tell "another valid username" (441) apart. */

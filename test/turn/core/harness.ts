@@ -20,7 +20,10 @@ import { LoggerFactory } from '../../../src/log/logger.ts';
 import { splitRequestKey } from '../../../src/stats/listener-stats.ts';
 import { StatsRegistry } from '../../../src/stats/registry.ts';
 import { TurnServer, type TurnLimits } from '../../../src/turn/turn-server.ts';
-import { MemoryListener, MemoryRelayAllocator, RecordingLink } from './fakes.ts';
+import type { ClientTransport } from '../../../src/turn/client-link.ts';
+import {
+  MemoryListener, MemoryRelayAllocator, MemoryTcpRelayAllocator, RecordingLink, type MemoryRelayOptions,
+} from './fakes.ts';
 
 export const REALM = 'core.test';
 export const LISTENER = 'udp-core';
@@ -36,6 +39,7 @@ export interface ClusterSpec {
   readonly name: string;
   readonly endpoints: readonly string[];
   readonly type?: 'STATIC' | 'STRICT_DNS';
+  readonly protocol?: 'UDP' | 'TCP';
 }
 
 export interface CoreOptions {
@@ -44,6 +48,8 @@ export interface CoreOptions {
   readonly clusters?: readonly ClusterSpec[];
   readonly families?: readonly (4 | 6)[];
   readonly capacity?: number;
+  /** TCP relays for RFC 6062 allocations, as on a TURN-TCP/TLS listener. */
+  readonly tcp?: MemoryRelayOptions;
   /** Built with the core's clock; default: static credentials of ALICE. */
   readonly authenticator?: (clock: () => number) => Authenticator;
 }
@@ -79,7 +85,8 @@ export class Core {
   constructor(opts: CoreOptions = {}) {
     this.relays = new MemoryRelayAllocator({ families: opts.families, capacity: opts.capacity });
     this.listener = new MemoryListener(LISTENER, this.registry.listener(LISTENER),
-      this.admission(opts.clusters ?? [MEDIA]), this.relays);
+      this.admission(opts.clusters ?? [MEDIA]), this.relays,
+      opts.tcp === undefined ? undefined : new MemoryTcpRelayAllocator(opts.tcp));
     this.server = new TurnServer({
       authenticator: opts.authenticator?.(this.clock) ?? new StaticAuthenticator(ALICE.username, ALICE.password, REALM),
       realm: REALM,
@@ -92,7 +99,7 @@ export class Core {
   /** Peer admission over real clusters, counting into this core's registry. */
   admission(clusters: readonly ClusterSpec[]): PeerAdmission {
     const routes = clusters.map((c) => new Cluster({
-      name: c.name, type: c.type ?? 'STATIC', protocol: 'UDP', endpoints: c.endpoints,
+      name: c.name, type: c.type ?? 'STATIC', protocol: c.protocol ?? 'UDP', endpoints: c.endpoints,
     }));
     return new PeerAdmission(LISTENER, routes, (cluster) => this.registry.cluster(LISTENER, cluster));
   }
@@ -132,8 +139,9 @@ export class Core {
     await flush();
   }
 
-  client(username: string = ALICE.username, password: string = ALICE.password, ip = CLIENT_IP): CoreClient {
-    return new CoreClient(this, new RecordingLink(ip, this.#nextClientPort++), username, password);
+  client(username: string = ALICE.username, password: string = ALICE.password, ip = CLIENT_IP,
+    transport: ClientTransport = 'udp'): CoreClient {
+    return new CoreClient(this, new RecordingLink(ip, this.#nextClientPort++, transport), username, password);
   }
 }
 
