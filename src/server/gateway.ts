@@ -3,6 +3,7 @@
 // in place: unchanged listeners keep their sockets and allocations.
 import { lookup } from 'node:dns/promises';
 import type { ListenerConfig, StunnerConfig } from '../config/types.ts';
+import { inspectConfig, type ReconcilePlan } from '../config/diff.ts';
 import { DNS_REFRESH_INTERVAL_MS } from '../config/defaults.ts';
 import { authenticatorFromConfig } from '../auth/from-config.ts';
 import { Cluster } from '../cluster/cluster.ts';
@@ -183,37 +184,102 @@ export class Gateway {
   }
 
   /**
-   * Applies a new validated config in place (spec/config.md, "Reconfiguration"): listeners whose socket
-   * parameters changed restart, the rest keep their allocations and get the new routes and clusters; a
-   * realm change restarts every listener. Throws if a listener cannot start; the caller keeps the error.
+   * Applies a new validated config in place, as spec/config.md "Reconfiguration" says: the plan of
+   * inspectConfig() decides per object. Listeners whose socket changed restart; the others keep their
+   * sockets and allocations and get new routes, clusters, relay ranges and certificates live; a peer that
+   * is no longer admitted stops being relayed at once. On failure the previous config is restored and the
+   * error is rethrown.
    */
-  async reconfigure(next: StunnerConfig): Promise<void> {
+  async reconfigure(next: StunnerConfig): Promise<ReconcilePlan> {
     const prev = this.config;
-    const realmChanged = prev.auth.realm !== next.auth.realm;
-    this.#buildClusters(next);
-    await this.#resolveAll();
-    const nextByName = new Map(next.listeners.map((l) => [l.name, l]));
-    for (const name of [...this.listeners.keys()]) {
-      const n = nextByName.get(name);
-      if (n === undefined || realmChanged || needsRestart(this.listeners.get(name)!.config, n)) {
-        await this.#stopListener(name);
-      }
+    const plan = inspectConfig(prev, next);
+    try {
+      await this.#apply(prev, next, plan);
+    } catch (err) {
+      this.#log.warn('reconfiguration failed, restoring the previous config', { error: (err as Error).message });
+      await this.#restore(prev);
+      throw err;
     }
+    return plan;
+  }
+
+  async #apply(prev: StunnerConfig, next: StunnerConfig, plan: ReconcilePlan): Promise<void> {
+    const changedClusters = new Set(plan.clusters.filter((c) => c.action !== 'none').map((c) => c.name));
+    this.#updateClusters(next, changedClusters);
+    await this.#resolveAll();
     this.server.realm = next.auth.realm;
-    this.server.update(authenticatorFromConfig(next.auth, this.server.clock), limitsOf(next));
-    for (const l of next.listeners) {
-      const running = this.listeners.get(l.name);
-      if (running === undefined) {
+    this.server.update(authenticatorFromConfig(next.auth), limitsOf(next));
+    const nextByName = new Map(next.listeners.map((l) => [l.name, l]));
+    for (const change of plan.listeners) {
+      const l = nextByName.get(change.name);
+      const running = this.listeners.get(change.name);
+      if (l === undefined || change.action === 'remove') {
+        await this.#stopListener(change.name);
+      } else if (running === undefined || change.action === 'add') {
+        await this.#startListener(l);
+      } else if (change.action === 'restart' && !this.#updatableInPlace(running, change.fields)) {
+        await this.#stopListener(change.name);
         await this.#startListener(l);
       } else {
-        running.config = l;
-        running.admission = this.#admission(l);
-        this.server.readmitAll(running);
+        this.#reconcileListener(running, l, change.fields);
       }
     }
     this.config = next;
     this.registry.retain(this.#routeMap(next));
     this.generation++;
+    if (plan.changed) this.#log.info('config applied', { generation: this.generation, ...summarise(plan) });
+  }
+
+  /** TLS/DTLS certificate rotation needs no restart when the listener can swap its credentials. */
+  #updatableInPlace(running: ListenerRuntime, fields: readonly string[]): boolean {
+    return running.updateCredentials !== undefined && fields.every((f) => !SOCKET_FIELDS.has(f));
+  }
+
+  #reconcileListener(running: ListenerRuntime, l: ListenerConfig, fields: readonly string[]): void {
+    if (fields.includes('cert') || fields.includes('key')) running.updateCredentials?.(l.cert, l.key);
+    if (fields.includes('min_relay_port') || fields.includes('max_relay_port')) {
+      running.relays.setPortRange?.(l.min_relay_port, l.max_relay_port);
+    }
+    running.config = l;
+    running.admission = this.#admission(l);
+    this.server.readmitAll(running);
+  }
+
+  /** Keeps the Cluster objects (and their DNS results) of unchanged clusters; rebuilds the rest. */
+  #updateClusters(config: StunnerConfig, changed: ReadonlySet<string>): void {
+    const keep = new Map(this.clusters);
+    this.clusters.clear();
+    for (const c of config.clusters) {
+      const old = keep.get(c.name);
+      this.clusters.set(c.name, old !== undefined && !changed.has(c.name) ? old : new Cluster(c));
+    }
+  }
+
+  /** Brings the running listeners back to `config` after a failed reconfiguration. */
+  async #restore(config: StunnerConfig): Promise<void> {
+    this.#buildClusters(config);
+    await this.#resolveAll();
+    this.server.realm = config.auth.realm;
+    this.server.update(authenticatorFromConfig(config.auth), limitsOf(config));
+    const wanted = new Map(config.listeners.map((l) => [l.name, l]));
+    for (const [name, running] of [...this.listeners]) {
+      const l = wanted.get(name);
+      if (l === undefined || SOCKET_FIELD_LIST.some((f) => running.config[f] !== l[f])) await this.#stopListener(name);
+    }
+    for (const l of config.listeners) {
+      const running = this.listeners.get(l.name);
+      if (running === undefined) {
+        try {
+          await this.#startListener(l);
+        } catch (err) {
+          this.#log.error('cannot restore listener', { name: l.name, error: (err as Error).message });
+        }
+      } else {
+        this.#reconcileListener(running, l, ['cert', 'key', 'min_relay_port', 'max_relay_port']);
+      }
+    }
+    this.config = config;
+    this.registry.retain(this.#routeMap(config));
   }
 
   /** Stops accepting new allocations; existing ones keep relaying. */
@@ -229,8 +295,12 @@ export class Gateway {
   }
 }
 
-/** Socket-level parameters: a change means the listener must be restarted. */
-export function needsRestart(a: ListenerConfig, b: ListenerConfig): boolean {
-  return a.protocol !== b.protocol || a.address !== b.address || a.port !== b.port || a.cert !== b.cert
-    || a.key !== b.key || a.min_relay_port !== b.min_relay_port || a.max_relay_port !== b.max_relay_port;
+/** A change to these needs a new socket: the listener restarts (allocations on it end). */
+const SOCKET_FIELD_LIST = ['protocol', 'address', 'port'] as const;
+const SOCKET_FIELDS: ReadonlySet<string> = new Set(SOCKET_FIELD_LIST);
+
+function summarise(plan: ReconcilePlan): Record<string, string> {
+  const list = (xs: readonly { name: string; action: string }[]) =>
+    xs.filter((x) => x.action !== 'none').map((x) => `${x.name}:${x.action}`).join(',') || 'none';
+  return { listeners: list(plan.listeners), clusters: list(plan.clusters), auth: plan.auth };
 }

@@ -10,4 +10,7 @@ export interface ListenerRuntime extends ListenerContext {
   /** The bound address (port 0 in the config resolves here). */
   readonly address: { address: string; port: number };
   close(): Promise<void>;
+  /** TLS and DTLS listeners: new handshakes use this certificate and key, no connection is dropped. Throws
+   *  an error with `code` and `field` and keeps the old pair when they are unusable. */
+  updateCredentials?(cert: string, key: string): void;
 }

@@ -1,0 +1,45 @@
+// A client of a TURN-DTLS listener: one DTLS association, which is the client's 5-tuple. Messages go out one
+// per record, as over UDP (no ChannelData padding, RFC 8656 §12.5); listener tx is counted here.
+import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
+import type { Allocation } from '../turn/allocation.ts';
+import type { ClientLink } from '../turn/client-link.ts';
+import type { DtlsAssociation } from './dtls/association.ts';
+import { MAX_PLAINTEXT_LENGTH } from './dtls/record.ts';
+
+export class DtlsClientLink implements ClientLink {
+  readonly transport = 'dtls' as const;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly association: DtlsAssociation;
+  /** The allocation of this association: set and cleared through the listener's attach/detach. */
+  allocation: Allocation | undefined = undefined;
+  readonly #stats: ListenerStats;
+
+  constructor(association: DtlsAssociation, stats: ListenerStats) {
+    this.association = association;
+    this.remoteAddress = association.remoteAddress;
+    this.remotePort = association.remotePort;
+    this.#stats = stats;
+  }
+
+  send(message: Uint8Array): void {
+    if (message.length > MAX_PLAINTEXT_LENGTH) {
+      // One datagram is one record; a relayed datagram this large cannot be protected as one.
+      this.#stats.drops[DROP.malformed]++;
+      return;
+    }
+    this.association.send(message);
+    this.#stats.txPackets++;
+    this.#stats.txBytes += message.length;
+  }
+
+  sendChannelData(channel: number, payload: Uint8Array): void {
+    const frame = Buffer.allocUnsafe(4 + payload.length);
+    frame[0] = channel >> 8;
+    frame[1] = channel & 0xff;
+    frame[2] = payload.length >> 8;
+    frame[3] = payload.length & 0xff;
+    frame.set(payload, 4);
+    this.send(frame);
+  }
+}
