@@ -17,7 +17,9 @@ export function handleRefresh(server: TurnServer, req: Request): void {
   if (req.msg.has(Attr.REQUESTED_ADDRESS_FAMILY)) {
     const f = req.msg.get(RequestedAddressFamily);
     const family = f === FAMILY_IPV4 ? 4 : f === FAMILY_IPV6 ? 6 : 0;
-    if (family === 0 || allocation.relayFor(family) === undefined) return reply(req, 443, { key: cred.key });
+    // A TCP allocation (RFC 6062) has its one relayed address in `tcp`, no UDP relays.
+    const has = family !== 0 && (allocation.relayFor(family) !== undefined || allocation.tcp?.relay.address.family === family);
+    if (!has) return reply(req, 443, { key: cred.key });
   }
   if (req.msg.has(Attr.LIFETIME) && req.msg.get(Lifetime) === undefined) return reply(req, 400, { key: cred.key });
   const lifetime = grantLifetime(req.msg.get(Lifetime), true);

@@ -260,3 +260,9 @@ test('ChannelBind on a TCP allocation: 400; the allocation ends with its relay a
   assert.equal(core.server.tcpConnections.size, 0);
   assert.equal(core.stats.allocationsActive, 0);
 });
+
+test('Refresh of a TCP allocation with the REQUESTED-ADDRESS-FAMILY of its relayed address: 200; the other: 443', async () => {
+  const { client } = await tcpAllocated();
+  assert.equal(codeOf(await client.request(Method.refresh, (w) => w.add(RequestedAddressFamily, FAMILY_IPV4))), 200);
+  assert.equal(codeOf(await client.request(Method.refresh, (w) => w.add(RequestedAddressFamily, FAMILY_IPV6))), 443);
+});
