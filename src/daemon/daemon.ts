@@ -119,17 +119,11 @@ export class Daemon implements StatusSource {
         { reason, error: err instanceof ConfigError ? err.message : String(err) });
       return false;
     }
-    const prev = gw.config;
     try {
+      // The gateway restores the running config itself when the new one cannot be applied.
       await gw.reconfigure(next);
     } catch (err) {
-      // Roll back: the previous config was running a moment ago, so it applies again.
-      this.#log.error('config could not be applied, rolling back', { reason, error: (err as Error).message });
-      try {
-        await gw.reconfigure(prev);
-      } catch (again) {
-        this.#log.error('rollback failed', { error: (again as Error).message });
-      }
+      this.#log.error('config could not be applied, keeping the running config', { reason, error: (err as Error).message });
       stats.configReloadsFailure++;
       stats.lastReloadSuccessful = 0;
       return false;

@@ -54,18 +54,21 @@ export interface UdpRelayOptions {
 export class UdpRelayAllocator implements RelayAllocator {
   readonly families: ReadonlySet<4 | 6>;
   readonly #opts: UdpRelayOptions;
+  #minPort: number;
+  #maxPort: number;
   /** Ports of our relays (and reservations) per family, so a full range is known without binding. */
   readonly #inUse = new Map<4 | 6, Set<number>>([[4, new Set()], [6, new Set()]]);
   readonly #reservations = new Map<string, { socket: UdpRelaySocket; timer: NodeJS.Timeout }>();
 
   constructor(opts: UdpRelayOptions) {
     this.#opts = opts;
+    this.#minPort = opts.minPort;
+    this.#maxPort = opts.maxPort;
     this.families = new Set(opts.plan.bind.keys());
   }
 
   get #ranged(): boolean {
-    const { minPort, maxPort } = this.#opts;
-    return minPort > 0 && !(minPort <= 1024 && maxPort >= 65535);
+    return this.#minPort > 0 && !(this.#minPort <= 1024 && this.#maxPort >= 65535);
   }
 
   async allocate(req: RelayRequest): Promise<RelayResult> {
@@ -98,6 +101,11 @@ export class UdpRelayAllocator implements RelayAllocator {
     return { ok: false, code: 508 };
   }
 
+  setPortRange(minPort: number, maxPort: number): void {
+    this.#minPort = minPort;
+    this.#maxPort = maxPort;
+  }
+
   async claim(token: Uint8Array): Promise<RelaySocket | undefined> {
     const key = Buffer.from(token).toString('hex');
     const r = this.#reservations.get(key);
@@ -118,7 +126,8 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   #pickPort(family: 4 | 6, even: boolean, pair: boolean): number | undefined {
     if (!this.#ranged) return 0;
-    const { minPort, maxPort } = this.#opts;
+    const minPort = this.#minPort;
+    const maxPort = this.#maxPort;
     const used = this.#inUse.get(family)!;
     const size = maxPort - minPort + 1;
     if (used.size >= size) return undefined;

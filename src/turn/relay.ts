@@ -29,4 +29,6 @@ export interface RelayAllocator {
   allocate(request: RelayRequest): Promise<RelayResult>;
   /** Claims the port a RESERVATION-TOKEN holds; undefined if unknown or expired. */
   claim(token: Uint8Array): Promise<RelaySocket | undefined>;
+  /** Applies a new relay port range to allocations made from now on (existing relays keep their ports). */
+  setPortRange?(minPort: number, maxPort: number): void;
 }
