@@ -208,7 +208,7 @@ export class Gateway {
     this.#updateClusters(next, changedClusters);
     await this.#resolveAll();
     this.server.realm = next.auth.realm;
-    this.server.update(authenticatorFromConfig(next.auth), limitsOf(next));
+    this.server.update(authenticatorFromConfig(next.auth, this.server.clock), limitsOf(next));
     const nextByName = new Map(next.listeners.map((l) => [l.name, l]));
     for (const change of plan.listeners) {
       const l = nextByName.get(change.name);
@@ -260,7 +260,7 @@ export class Gateway {
     this.#buildClusters(config);
     await this.#resolveAll();
     this.server.realm = config.auth.realm;
-    this.server.update(authenticatorFromConfig(config.auth), limitsOf(config));
+    this.server.update(authenticatorFromConfig(config.auth, this.server.clock), limitsOf(config));
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     for (const [name, running] of [...this.listeners]) {
       const l = wanted.get(name);
