@@ -3,11 +3,11 @@
 // answering 401 and 438 challenges transparently.
 import { EventEmitter } from 'node:events';
 import {
-  Attr, FAMILY_IPV4, FAMILY_IPV6, Method, MessageClass, TRANSPORT_UDP,
+  Attr, FAMILY_IPV4, FAMILY_IPV6, Method, MessageClass, TRANSPORT_TCP, TRANSPORT_UDP,
 } from '../stun/constants.ts';
 import { XorMappedAddress, XorPeerAddress, XorRelayedAddress } from '../stun/attributes/address.ts';
 import {
-  AdditionalAddressFamily, ChannelNumber, Lifetime, RequestedAddressFamily, RequestedTransport,
+  AdditionalAddressFamily, ChannelNumber, ConnectionId, Lifetime, RequestedAddressFamily, RequestedTransport,
 } from '../stun/attributes/numeric.ts';
 import { Nonce, Realm, Username } from '../stun/attributes/text.ts';
 import { ErrorCode } from '../stun/attributes/errors.ts';
@@ -44,6 +44,8 @@ export interface AllocateOptions {
   readonly lifetime?: number;
   readonly family?: 4 | 6;
   readonly additionalFamily?: boolean;
+  /** 'tcp': an RFC 6062 TCP allocation (over a TCP or TLS client connection). */
+  readonly transport?: 'udp' | 'tcp';
   /** Extra attributes to add (tests). */
   readonly extra?: (w: StunWriter) => void;
 }
@@ -63,6 +65,8 @@ interface Pending {
 
 export interface TurnClientEvents {
   data: [data: Buffer, peer: TransportAddress, channel: number | undefined];
+  /** RFC 6062 §4.4: a peer connected to our TCP relayed address; bind it with bindDataConnection(). */
+  connectionAttempt: [connectionId: number, peer: TransportAddress];
 }
 
 export class TurnClient extends EventEmitter<TurnClientEvents> {
@@ -82,6 +86,18 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     this.#opts = opts;
     transport.onFrame = (f) => this.#onFrame(f);
     transport.onClose = (err) => this.#fail(err ?? new Error('connection closed'));
+  }
+
+  get options(): TurnClientOptions {
+    return this.#opts;
+  }
+
+  /** Adds the long-term credential attributes learnt from the last challenge (for requests sent elsewhere,
+   *  such as ConnectionBind on a data connection). */
+  sign(w: StunWriter): void {
+    if (this.#key === undefined) throw new TurnClientError('no credentials yet: send a request first', 0);
+    w.add(Username, this.#opts.username).add(Realm, this.#realm!).add(Nonce, this.#nonce!);
+    w.addMessageIntegrity(this.#key);
   }
 
   static async connect(opts: TurnClientOptions): Promise<TurnClient> {
@@ -169,7 +185,11 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     if (!r.ok) return;
     const m = r.message;
     if (m.cls === MessageClass.indication) {
-      if (m.method === Method.data) {
+      if (m.method === Method.connectionAttempt) {
+        const id = m.get(ConnectionId);
+        const peer = m.get(XorPeerAddress);
+        if (id !== undefined && peer !== undefined) this.emit('connectionAttempt', id, peer);
+      } else if (m.method === Method.data) {
         const peer = m.get(XorPeerAddress);
         const data = m.value(Attr.DATA);
         if (peer !== undefined && data !== undefined) this.emit('data', Buffer.from(data), peer, undefined);
@@ -200,7 +220,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
 
   async allocate(opts: AllocateOptions = {}): Promise<AllocateResult> {
     const res = await this.request(Method.allocate, (w) => {
-      w.add(RequestedTransport, TRANSPORT_UDP);
+      w.add(RequestedTransport, opts.transport === 'tcp' ? TRANSPORT_TCP : TRANSPORT_UDP);
       if (opts.lifetime !== undefined) w.add(Lifetime, opts.lifetime);
       if (opts.family !== undefined) w.add(RequestedAddressFamily, opts.family === 4 ? FAMILY_IPV4 : FAMILY_IPV6);
       if (opts.additionalFamily) w.add(AdditionalAddressFamily, FAMILY_IPV6);
@@ -242,6 +262,15 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   async channelBind(channel: number, peer: TransportAddress): Promise<void> {
     await this.request(Method.channelBind, (w) => w.add(ChannelNumber, channel).add(XorPeerAddress, peer));
     this.#channels.set(channel, peer);
+  }
+
+  /** RFC 6062 §4.3: asks the server to connect the TCP relayed address to `peer`; resolves with the
+   *  CONNECTION-ID to bind (bindDataConnection). */
+  async connectPeer(peer: TransportAddress): Promise<number> {
+    const res = await this.request(Method.connect, (w) => w.add(XorPeerAddress, peer));
+    const id = res.get(ConnectionId);
+    if (id === undefined) throw new TurnClientError('Connect response without CONNECTION-ID', 0, res);
+    return id;
   }
 
   /** A Send indication (RFC 8656 §10.1). */
