@@ -36,6 +36,8 @@ export class UdpListener implements ListenerContext {
    * without building a "host:port" key string.
    */
   readonly #byPort = new Map<number, Allocation | Allocation[]>();
+  /** Allocations counted as downstream connections. */
+  readonly #connected = new Set<Allocation>();
 
   constructor(opts: UdpListenerOptions) {
     this.name = opts.config.name;
@@ -101,6 +103,14 @@ export class UdpListener implements ListenerContext {
     if (e === undefined) this.#byPort.set(port, a);
     else if (Array.isArray(e)) e.push(a);
     else this.#byPort.set(port, [e, a]);
+  }
+
+  /**
+   * spec/metrics.md: for TURN-UDP a downstream connection is "a client 5-tuple that holds an allocation", so
+   * it is counted once the allocation succeeds, not when a (possibly failing) Allocate is being served.
+   */
+  activated(a: Allocation): void {
+    this.#connected.add(a);
     this.stats.connectionOpened();
   }
 
@@ -118,7 +128,7 @@ export class UdpListener implements ListenerContext {
     } else {
       return;
     }
-    this.stats.connectionClosed();
+    if (this.#connected.delete(a)) this.stats.connectionClosed();
   }
 
   close(): Promise<void> {

@@ -17,4 +17,6 @@ export interface ListenerContext {
   /** The allocation of the 5-tuple of `link` now exists (or ended); route its packets accordingly. */
   attach(allocation: Allocation): void;
   detach(allocation: Allocation): void;
+  /** The allocation got its relay and is answered with success (a UDP 5-tuple becomes a connection). */
+  activated?(allocation: Allocation): void;
 }

@@ -203,6 +203,7 @@ export class TurnServer {
   activate(a: Allocation): void {
     a.state = 'active';
     a.listener.stats.allocationsActive++;
+    a.listener.activated?.(a);
     this.events.onAllocationCreated?.(a);
   }
 

@@ -3,6 +3,7 @@ import { validateConfig } from '../../src/config/validate.ts';
 import type { StunnerConfig } from '../../src/config/types.ts';
 import { Gateway } from '../../src/server/gateway.ts';
 import { LoggerFactory } from '../../src/log/logger.ts';
+import { freeUdpPort } from './process.ts';
 
 export interface TestGatewayOptions {
   readonly auth?: Record<string, unknown>;
@@ -29,7 +30,11 @@ export function testConfig(o: TestGatewayOptions = {}): StunnerConfig {
 
 export async function startGateway(o: TestGatewayOptions = {}): Promise<Gateway> {
   const logs = new LoggerFactory({ levels: process.env.TEST_LOG ?? 'all:ERROR' });
-  const gw = new Gateway(testConfig(o), { logs, clock: o.clock });
+  // Port 0 validates to the default 3478: the default listener gets a port that is free now instead.
+  const listeners = o.listeners ?? [
+    { name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freeUdpPort(), routes: ['loopback'] },
+  ];
+  const gw = new Gateway(testConfig({ ...o, listeners }), { logs, clock: o.clock });
   await gw.start();
   return gw;
 }

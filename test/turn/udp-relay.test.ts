@@ -6,6 +6,7 @@ import type { TurnClientError } from '../../src/client/turn-client.ts';
 import { TurnClient } from '../../src/client/turn-client.ts';
 import { PASS, USER, portOf, startGateway } from '../helpers/gateway.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
+import { freeUdpPort } from '../helpers/process.ts';
 
 test('allocate, permission, channel and Send/Data round trips through an echo peer', async () => {
   const gw = await startGateway();
@@ -70,6 +71,27 @@ test('wrong password is answered 401', async () => {
     assert.equal(gw.registry.listener('udp').requests.size > 0, true);
   } finally {
     client.close();
+    await gw.stop();
+  }
+});
+
+test('an Allocate that fails (508, no relay port) is not counted as a connection', async () => {
+  const relayPort = await freeUdpPort();
+  const port = await freeUdpPort();
+  const gw = await startGateway({ listeners: [{ name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port,
+    min_relay_port: relayPort, max_relay_port: relayPort, routes: ['loopback'] }] });
+  const opts = { kind: 'udp' as const, host: '127.0.0.1', port, username: USER, password: PASS };
+  const a = await TurnClient.connect(opts);
+  const b = await TurnClient.connect(opts);
+  try {
+    await a.allocate();
+    await assert.rejects(b.allocate(), (e: TurnClientError) => e.code === 508);
+    const stats = gw.registry.listener('udp');
+    assert.equal(stats.connectionsTotal, 1);
+    assert.equal(stats.connections, 1);
+  } finally {
+    a.close();
+    b.close();
     await gw.stop();
   }
 });
