@@ -11,7 +11,11 @@ export interface EndpointMatch {
   readonly bits: number;
 }
 
-const ANY_PORT_HOST: EndpointMatch = { minPort: 0, maxPort: 65535, bits: 128 };
+/**
+ * A resolved STRICT_DNS address matches with prefix length 0: a DNS answer never names a refused range
+ * (link-local metadata, multicast...) explicitly, so a name that resolves there (DNS rebinding) is refused.
+ */
+const RESOLVED_HOST: EndpointMatch = { minPort: 0, maxPort: 65535, bits: 0 };
 
 export class Cluster {
   readonly name: string;
@@ -54,7 +58,7 @@ export class Cluster {
   /** The endpoint that admits `addr` (16-byte mapped form, already normalised), if any. */
   match(addr: Uint8Array): EndpointMatch | undefined {
     if (this.type === 'STRICT_DNS') {
-      for (const r of this.#resolved) if (Buffer.compare(r, addr) === 0) return ANY_PORT_HOST;
+      for (const r of this.#resolved) if (Buffer.compare(r, addr) === 0) return RESOLVED_HOST;
       return undefined;
     }
     for (const e of this.#endpoints) {

@@ -120,10 +120,13 @@ test('STRICT_DNS and STATIC clusters keep route order between them', () => {
   assert.equal(cluster('net', ['10.0.0.0/8']).hostnames.length, 0);
 });
 
-test('a STRICT_DNS host counts as named explicitly: a refused range it resolved to is admitted', () => {
+test('a STRICT_DNS answer never names a refused range: a host resolving to cloud metadata is refused', () => {
   const dns = cluster('svc', ['metadata'], 'STRICT_DNS');
-  dns.setResolved(['169.254.169.254']);
-  assert.equal(named(admission([dns]).admit('169.254.169.254')), 'svc');
+  dns.setResolved(['169.254.169.254', '10.0.0.5']);
+  assert.equal(admission([dns]).admit('169.254.169.254'), 'forbidden');
+  assert.equal(named(admission([dns]).admit('10.0.0.5')), 'svc');
+  // Only a STATIC endpoint can open such a range explicitly.
+  assert.equal(named(admission([dns, cluster('meta', ['169.254.169.254/32'])]).admit('169.254.169.254')), 'meta');
 });
 
 test('STRICT_DNS addresses are normalised like peers: a NAT64 or 6to4 answer admits the peer in that form', () => {
