@@ -25,6 +25,8 @@ export interface GatewayOptions {
   readonly registry?: StatsRegistry;
   readonly clock?: () => number;
   readonly resolver?: Resolver;
+  /** How often STRICT_DNS clusters are re-resolved (default DNS_REFRESH_INTERVAL_MS). */
+  readonly dnsRefreshMs?: number;
 }
 
 export class GatewayError extends Error {
@@ -59,6 +61,7 @@ export class Gateway {
   readonly #logs: LoggerFactory;
   readonly #log: Logger;
   readonly #resolver: Resolver;
+  readonly #dnsRefreshMs: number;
   readonly #errors = new RateLimitedLog();
   #sweepTimer: NodeJS.Timeout | undefined;
   #dnsTimer: NodeJS.Timeout | undefined;
@@ -69,6 +72,7 @@ export class Gateway {
     this.#log = opts.logs.get('stunner');
     this.registry = opts.registry ?? new StatsRegistry();
     this.#resolver = opts.resolver ?? defaultResolver;
+    this.#dnsRefreshMs = opts.dnsRefreshMs ?? DNS_REFRESH_INTERVAL_MS;
     this.server = new TurnServer({
       authenticator: authenticatorFromConfig(config.auth, opts.clock),
       realm: config.auth.realm,
@@ -86,7 +90,7 @@ export class Gateway {
     this.generation = 1;
     this.#sweepTimer = setInterval(() => this.server.sweep(), SWEEP_INTERVAL_MS);
     this.#sweepTimer.unref();
-    this.#dnsTimer = setInterval(() => void this.#refreshDns(), DNS_REFRESH_INTERVAL_MS);
+    this.#dnsTimer = setInterval(() => void this.#refreshDns(), this.#dnsRefreshMs);
     this.#dnsTimer.unref();
   }
 
