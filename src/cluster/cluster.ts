@@ -1,8 +1,8 @@
 // A cluster at run time: the set of peers it admits. STATIC clusters match prefixes (with optional port
 // ranges); STRICT_DNS clusters match the addresses their host names resolved to most recently.
 import type { ClusterConfig, ClusterProtocol } from '../config/types.ts';
-import { ipToBytes, normalisePeer, prefixContains, type IpPrefix } from './ip-prefix.ts';
-import { parseStaticEndpoint, type StaticEndpoint } from './endpoint.ts';
+import { ipToBytes, normalisePeer, parsePrefix, prefixContains, type IpPrefix } from './ip-prefix.ts';
+import { parseStaticEndpoint } from '../config/cluster-endpoint.ts';
 
 export interface EndpointMatch {
   readonly minPort: number;
@@ -22,7 +22,7 @@ export class Cluster {
   readonly type: ClusterConfig['type'];
   readonly protocol: ClusterProtocol;
   readonly config: ClusterConfig;
-  #endpoints: StaticEndpoint[] = [];
+  #endpoints: { prefix: IpPrefix; minPort: number; maxPort: number }[] = [];
   /** STRICT_DNS: the addresses from the last resolution, normalised, as 16-byte mapped form. */
   #resolved: Uint8Array[] = [];
 
@@ -35,7 +35,9 @@ export class Cluster {
       for (const e of config.endpoints) {
         const ep = parseStaticEndpoint(e);
         // The config was validated; an endpoint that still does not parse admits nothing.
-        if (typeof ep !== 'string') this.#endpoints.push(ep);
+        if (typeof ep === 'string') continue;
+        const prefix = parsePrefix(`${ep.address}/${ep.prefixLength}`);
+        if (prefix !== undefined) this.#endpoints.push({ prefix, minPort: ep.minPort, maxPort: ep.maxPort });
       }
     }
   }

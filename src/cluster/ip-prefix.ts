@@ -1,6 +1,7 @@
 // IP prefixes (CIDR) and the normalisation of IPv6 forms that embed an IPv4 address, for peer admission.
 import { isIP } from 'node:net';
 import { formatIPv4, formatIPv6, writeIPv4, writeIPv6 } from '../stun/ip.ts';
+import { maskIpBytes } from '../config/ip-address.ts';
 
 /** An address or prefix as 16 bytes (IPv4 in the IPv4-mapped form ::ffff:a.b.c.d) and a prefix length
  *  counted on those 128 bits, so one matcher serves both families. */
@@ -51,17 +52,9 @@ export function parsePrefix(text: string): IpPrefix | undefined {
     if (len > max) return undefined;
   }
   const bits = v4 ? 96 + len : len;
-  return { bytes: mask(bytes, bits), bits, text };
+  return { bytes: maskIpBytes(bytes, bits), bits, text };
 }
 
-function mask(b: Uint8Array, bits: number): Uint8Array {
-  const out = new Uint8Array(b);
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, bits - 8 * i));
-    out[i] &= keep === 8 ? 0xff : (0xff << (8 - keep)) & 0xff;
-  }
-  return out;
-}
 
 export function prefixContains(p: IpPrefix, addr: Uint8Array): boolean {
   let bits = p.bits;

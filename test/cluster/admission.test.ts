@@ -61,7 +61,7 @@ test('the endpoint that matched gives the port range; several endpoints of one c
   assert.deepEqual([r.minPort, r.maxPort], [10000, 20000]);
   const s = a.admit('192.168.3.4');
   assert.ok(typeof s !== 'string');
-  assert.deepEqual([s.minPort, s.maxPort], [0, 65535]);
+  assert.deepEqual([s.minPort, s.maxPort], [1, 65535]);
 });
 
 test('admissions count in the registry entry of (listener, cluster)', () => {
