@@ -2,7 +2,6 @@
 // stunnerd: the gateway daemon. This file only parses flags; src/daemon does the work.
 import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon/daemon.ts';
-import { ConfigWatch } from '../daemon/config-watch.ts';
 import { builtinConfig } from '../daemon/builtin-config.ts';
 import { renderCommand } from '../daemon/render-command.ts';
 import { PACKAGE_VERSION } from '../telemetry/version.ts';
@@ -100,11 +99,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const log = daemon.logs.get('stunnerd');
 
-  let watch: ConfigWatch | undefined;
-  if (values.watch && values.config !== undefined) {
-    watch = new ConfigWatch(values.config, () => void daemon.reload('file changed'));
-    await watch.prime();
-  }
+  const watch = values.watch ? daemon.watch() : undefined;
   process.on('SIGHUP', () => void daemon.reload('SIGHUP'));
 
   let terminating = false;

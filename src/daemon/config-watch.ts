@@ -35,9 +35,14 @@ export class ConfigWatch {
     }
   }
 
-  /** Records the content the running config was loaded from, so only real changes are reported. */
-  async prime(): Promise<void> {
-    this.#digest = await this.#read();
+  /**
+   * Starts from the content the running config was loaded from (its `fileDigest`, taken before the load), so
+   * only real changes are reported, and checks the file at once: a change made while the daemon was starting,
+   * after it read the file but before this watch existed, is reported now instead of never.
+   */
+  prime(loadedDigest: string | undefined): void {
+    this.#digest = loadedDigest;
+    this.#schedule();
   }
 
   #schedule(): void {
@@ -47,19 +52,11 @@ export class ConfigWatch {
   }
 
   async #check(): Promise<void> {
-    const digest = await this.#read();
+    const digest = await fileDigest(this.#path);
     // A missing file (mid-swap) is not a change; the next event or poll sees the new one.
     if (digest === undefined || digest === this.#digest) return;
     this.#digest = digest;
     this.#onChange();
-  }
-
-  async #read(): Promise<string | undefined> {
-    try {
-      return createHash('sha256').update(await readFile(this.#path)).digest('hex');
-    } catch {
-      return undefined;
-    }
   }
 
   close(): void {
@@ -67,5 +64,14 @@ export class ConfigWatch {
     clearInterval(this.#poll);
     this.#watcher?.close();
     this.#watcher = undefined;
+  }
+}
+
+/** The sha256 of a file's content; undefined when it cannot be read (mid-swap, removed). */
+export async function fileDigest(path: string): Promise<string | undefined> {
+  try {
+    return createHash('sha256').update(await readFile(path)).digest('hex');
+  } catch {
+    return undefined;
   }
 }

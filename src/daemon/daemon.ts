@@ -4,6 +4,7 @@ import type { StunnerConfig } from '../config/types.ts';
 import { ConfigError, formatProblem } from '../config/errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { Gateway } from '../server/gateway.ts';
+import { ConfigWatch, fileDigest, type ConfigWatchOptions } from './config-watch.ts';
 import { LoggerFactory, type LogFormat, type Logger } from '../log/logger.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
@@ -29,6 +30,8 @@ export class Daemon implements StatusSource {
   #telemetry: Telemetry | undefined;
   #reloading: Promise<boolean> = Promise.resolve(true);
   #draining = false;
+  /** What the config file held just before the first load; a watch starts from it. */
+  #startDigest: string | undefined;
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
@@ -69,6 +72,8 @@ export class Daemon implements StatusSource {
 
   /** Loads the first config and starts everything; throws (with a message naming the problem) on failure. */
   async start(): Promise<void> {
+    // Taken before the load: should the file change in between, the watch sees a difference and reloads.
+    if (this.#opts.configPath !== undefined) this.#startDigest = await fileDigest(this.#opts.configPath);
     const config = await this.#load();
     this.#applyLogLevel(config);
     this.#telemetry = new Telemetry({ registry: this.registry, logger: this.logs, status: this, env: this.#opts.env });
@@ -94,6 +99,17 @@ export class Daemon implements StatusSource {
     } catch (err) {
       this.#log.warn(`admin.loglevel: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * -w: reloads whenever the file's content differs from what the running config was loaded from, including
+   * a change made while start() was still binding sockets.
+   */
+  watch(opts?: ConfigWatchOptions): ConfigWatch {
+    if (this.#opts.configPath === undefined) throw new Error('Daemon.watch() needs a config file');
+    const watch = new ConfigWatch(this.#opts.configPath, () => void this.reload('file changed'), opts);
+    watch.prime(this.#startDigest);
+    return watch;
   }
 
   /**
