@@ -51,3 +51,11 @@ export async function echoLockStep(client: TurnClient, channel: number, count: n
     if (!got.equals(payload)) throw new Error(`echo ${i + 1} came back altered (${got.length} bytes)`);
   }
 }
+
+/** As echoLockStep, with a pause of `gapMs` after each echo: traffic that lasts about count x gapMs. */
+export async function echoPaced(client: TurnClient, channel: number, count: number, size: number, gapMs: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await echoLockStep(client, channel, 1, size);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+}
