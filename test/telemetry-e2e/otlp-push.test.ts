@@ -62,7 +62,7 @@ test('OTLP/protobuf from the stunnerd process into VictoriaMetrics equals its sc
   { timeout: 90_000 }, async () => {
     const vm = await startVictoriaMetrics();
     let gw: Stunnerd | undefined;
-    let exitCode: number | null = null;
+    let exitCode: number | null;
     try {
       // Nothing but the environment turns the push on; the protocol is left at its default (http/protobuf).
       gw = await startGateway({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl });
@@ -122,7 +122,7 @@ test('OTLP/JSON (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json) from the stunner
     const receiver = new OtlpJsonReceiver();
     const url = await receiver.start();
     let gw: Stunnerd | undefined;
-    let exitCode: number | null = null;
+    let exitCode: number | null;
     try {
       gw = await startGateway({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' });
       const session = await openSession(gw);

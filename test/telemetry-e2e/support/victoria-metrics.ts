@@ -50,7 +50,7 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
     await until('VictoriaMetrics /health', 15_000, async () => ((await get(`${base}/health`)).status === 200 ? true : undefined));
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n${log}`);
+    throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
   }
   return {
     base,
