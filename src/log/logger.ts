@@ -126,7 +126,7 @@ export class LoggerFactory {
       this.#sink(JSON.stringify(rec, jsonSafe));
       return;
     }
-    let line = `${ts} ${level.padEnd(5)} ${scope}: ${msg}`;
+    let line = `${ts} ${level.padEnd(5)} ${scope}: ${oneLine(msg)}`;
     if (fields !== undefined) {
       for (const [k, v] of Object.entries(fields)) line += ` ${k}=${formatValue(redact(k, v))}`;
     }
@@ -136,6 +136,18 @@ export class LoggerFactory {
 
 function redact(key: string, value: unknown): unknown {
   return SECRET_KEY.test(key) && value !== undefined && value !== '' ? '<redacted>' : value;
+}
+
+/**
+ * A text record is one line: a newline in a message (which may echo a config key or value) would start a line
+ * that is not a record, and could pose as one. Control characters are escaped as JSON escapes them.
+ */
+function oneLine(msg: string): string {
+  for (let i = 0; i < msg.length; i++) {
+    const c = msg.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09) return JSON.stringify(msg).slice(1, -1);
+  }
+  return msg;
 }
 
 function jsonSafe(_key: string, value: unknown): unknown {
