@@ -134,9 +134,18 @@ export class LoggerFactory {
   }
 }
 
-function redact(key: string, value: unknown): unknown {
-  return SECRET_KEY.test(key) && value !== undefined && value !== '' ? '<redacted>' : value;
+/** Nested plain objects and arrays are walked too: a `{ config }` field must not carry its password out. */
+function redact(key: string, value: unknown, depth = 0): unknown {
+  if (SECRET_KEY.test(key) && value !== undefined && value !== '') return '<redacted>';
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_FIELD_DEPTH) return '<too deep>';
+  if (Array.isArray(value)) return value.map((v) => redact('', v, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(k, v, depth + 1)]));
 }
+
+const MAX_FIELD_DEPTH = 6;
 
 /**
  * A text record is one line: a newline in a message (which may echo a config key or value) would start a line
