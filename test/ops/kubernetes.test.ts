@@ -144,6 +144,12 @@ test('stunnerd render: secrets redacted, --show-secrets, -o json; the monitoring
   const shown = await render(['-c', file, '--show-secrets'], { STUNNER_ADDR: '127.0.0.1' });
   assert.equal(shown.code, 0, shown.out);
   assert.match(shown.out, /password: my-password/);
+  // What --show-secrets prints is a stunnerd config that renders to itself.
+  const renderedFile = join(dir, 'rendered.yaml');
+  writeFileSync(renderedFile, shown.out);
+  const again = await render(['-c', renderedFile, '--show-secrets']);
+  assert.equal(again.code, 0, again.out);
+  assert.equal(again.out, shown.out);
 
   const json = await render(['-c', file, '-o', 'json'], { STUNNER_ADDR: '127.0.0.1' });
   assert.equal(json.code, 0, json.out);

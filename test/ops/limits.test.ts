@@ -147,7 +147,8 @@ test('user_quota, max_allocations, a two-port relay range and the 401 budget, co
     const delta = (name: string, labels: Record<string, string>) =>
       (valueOf(after, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
     const received = delta('stunner_listener_packets_total', { name: 'udp', direction: 'rx' });
-    const limit = 2 * RATE + RATE * sendSeconds + 1;
+    // The bucket refills on the daemon's clock: allow it half a second more than the sender's, for a busy machine.
+    const limit = 2 * RATE + RATE * (sendSeconds + 0.5);
     assert.deepEqual([...codes], [401]);
     assert.ok(answers > 2 * RATE && answers <= limit, `${answers} answers in ${sendSeconds.toFixed(2)} s (limit ${limit.toFixed(1)})`);
     assert.equal(delta('stunner_requests_total', { name: 'udp', method: 'allocate', code: '401' }), answers);
