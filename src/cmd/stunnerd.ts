@@ -95,6 +95,13 @@ async function main(argv: string[]): Promise<void> {
   try {
     await daemon.start();
   } catch (err) {
+    // A JSON log is read by machines: the reason stunnerd did not start has to be a record like the others.
+    if (format === 'json') {
+      const code = (err as { code?: unknown }).code;
+      daemon.logs.get('stunnerd').error('cannot start', { code: typeof code === 'string' ? code : undefined,
+        error: (err as Error).message });
+      process.exit(1);
+    }
     fail((err as Error).message);
   }
   const log = daemon.logs.get('stunnerd');

@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TurnClient, TurnClientError } from '../../src/client/turn-client.ts';
-import { freeTcpPort } from '../helpers/process.ts';
+import { freeTcpPort, stunnerd } from '../helpers/process.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
 import {
   baseConfig, freePorts, sleep, startDaemon, tempDir, waitUntil, writeConfig, type Daemon, type Ports, type RawConfig,
@@ -267,4 +268,22 @@ test('text log: one record per line, even when a message carries a newline from 
     assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (ERROR|WARN |INFO |DEBUG|TRACE) [\w.-]+: /);
   }
   assert.equal(out.split('\n').some((l) => l.startsWith(forged)), false);
+});
+
+// Regression: with --log-format json, the reason stunnerd did not start (the line an operator needs most) was
+// written as plain text, which a JSON log pipeline drops or mangles.
+test('--log-format json: a config that keeps stunnerd from starting is reported as a JSON record', async () => {
+  const p = await freePorts();
+  const file = join(tempDir('json-fail'), 'config.yaml');
+  const c = baseConfig(p);
+  writeConfig(file, { ...c, listeners: [{ ...c.listeners[0], port: 70000 }] });
+  const proc = stunnerd(['-c', file, '--log-format', 'json']);
+  const [code] = await once(proc.child, 'exit');
+  assert.equal(code, 1);
+  const records = proc.output().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const fatal = records.filter((r) => r.level === 'ERROR');
+  assert.equal(fatal.length, 1, proc.output());
+  assert.equal(fatal[0].scope, 'stunnerd');
+  assert.equal(fatal[0].code, 'ERR_CONFIG_INVALID');
+  assert.match(String(fatal[0].error), /listeners\[0\]\.port: must be 1\.\.65535, got 70000/);
 });
