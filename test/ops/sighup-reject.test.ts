@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
-import { freeUdpPort } from '../helpers/process.ts';
+import { freeTcpPort, freeUdpPort } from '../helpers/process.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
 import { uclient } from '../helpers/uclient.ts';
 import { baseConfig, freePorts, PASS, startDaemon, tempDir, USER, waitUntil, writeConfig, type Daemon } from './support/daemon.ts';
 import { RelayProbe } from './support/relay-probe.ts';
-import { valueOf } from './support/samples.ts';
+import { parseExposition, valueOf } from './support/samples.ts';
 
 async function reloads(d: Daemon): Promise<{ success: number; failure: number; last: number }> {
   const s = await d.samples();
@@ -79,10 +79,19 @@ test('SIGHUP: broken configs are rejected and counted, the running one keeps rel
     assert.equal(r.received, 100, r.output.slice(-2000));
     assert.equal(r.lost, 0);
 
-    // 4. A good config: reloaded, generation 2, the alarm clears.
-    writeConfig(file, { ...config, admin: { ...config.admin, name: 'ops-fixed' } });
-    await hup(d, { success: 1, failure: 3 });
-    assert.equal((await reloads(d)).last, 1);
+    // 4. A good config that also moves the metrics endpoint: reloaded, generation 2, the alarm clears, only
+    //    the metrics server moved (the counters with it), the held allocation never noticed.
+    const newMetrics = await freeTcpPort();
+    writeConfig(file, { ...config, admin: { ...config.admin, name: 'ops-fixed',
+      metrics_endpoint: `http://127.0.0.1:${newMetrics}/metrics` } });
+    d.signal('SIGHUP');
+    const moved = `http://127.0.0.1:${newMetrics}/metrics`;
+    await waitUntil('metrics at the new endpoint', async () => (await fetch(moved)).status === 200, 15_000, d);
+    const after = parseExposition(await (await fetch(moved)).text());
+    assert.equal(valueOf(after, 'stunner_config_reloads_total', { result: 'success' }), 1);
+    assert.equal(valueOf(after, 'stunner_config_reloads_total', { result: 'failure' }), 3);
+    assert.equal(valueOf(after, 'stunner_config_last_reload_successful'), 1);
+    await assert.rejects(fetch(d.metricsUrl), 'the old metrics endpoint is closed');
     status = await d.status();
     assert.equal(status.configGeneration, 2);
     assert.equal(status.name, 'ops-fixed');
