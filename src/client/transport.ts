@@ -14,6 +14,9 @@ export interface ClientTransport {
   onClose: (err?: Error) => void;
   send(frame: Uint8Array): void;
   readonly localAddress: { address: string; port: number };
+  /** Stops / restarts reading (tests of a client that does not keep up). */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 
@@ -66,6 +69,10 @@ class UdpTransport implements ClientTransport {
     this.#socket.send(frame);
   }
 
+  pause(): void {}
+
+  resume(): void {}
+
   close(): void {
     try {
       this.#socket.close();
@@ -117,6 +124,14 @@ class StreamTransport implements ClientTransport {
     const pad = (frame[0] & 0xc0) === 0x40 ? (4 - (frame.length % 4)) % 4 : 0;
     this.#socket.write(frame);
     if (pad > 0) this.#socket.write(Buffer.alloc(pad));
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
   }
 
   close(): void {

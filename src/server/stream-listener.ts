@@ -13,7 +13,7 @@ import type { TcpRelayAllocator } from '../turn/tcp-relay.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
 import { DEFAULT_STREAM_LIMITS, STREAM_SWEEP_INTERVAL_MS, type StreamLimits } from './stream-limits.ts';
 import { StreamClientLink, type StreamLinkHost } from './stream-link.ts';
-import { tlsCredentialsError } from './tls-credentials.ts';
+import { TlsCredentialsError, checkTlsCredentials } from './tls-credentials.ts';
 
 export interface StreamListenerOptions {
   readonly config: ListenerConfig;
@@ -56,8 +56,9 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
         handshakeTimeout: this.limits.handshakeTimeoutMs,
       });
       tls.on('secureConnection', (socket: TLSSocket) => this.#accept(socket, 'tls'));
-      // A failed or timed-out handshake: the socket is already destroyed; nothing was counted for it.
-      tls.on('tlsClientError', () => {});
+      // A failed or timed-out handshake. Node destroys the socket of a failed one but only reports a timed-out
+      // one (ERR_TLS_HANDSHAKE_TIMEOUT), so it is destroyed here. Nothing was counted for it.
+      tls.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
       this.#net = tls;
     } else {
       this.#net = createTcpServer((socket: Socket) => this.#accept(socket, 'tcp'));
@@ -92,10 +93,11 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
    *  offending field) and keeps the old pair on bad input. */
   updateCredentials(cert: string, key: string): void {
     if (this.config.protocol !== 'TURN-TLS') return;
+    checkTlsCredentials(this.name, cert, key);
     try {
       (this.#net as TlsServer).setSecureContext({ cert, key, minVersion: 'TLSv1.2' });
     } catch (err) {
-      throw tlsCredentialsError(this.name, err, cert, key);
+      throw new TlsCredentialsError(this.name, 'cert', (err as Error).message, { cause: err });
     }
   }
 

@@ -1,4 +1,5 @@
-// The error a TLS listener raises when a new certificate or key cannot be used; the old pair stays in use.
+// The certificate and key of a TLS listener, checked before they replace the running pair: OpenSSL itself
+// accepts a certificate that does not match the key (it silently drops the key, and later handshakes fail).
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 
 export class TlsCredentialsError extends Error {
@@ -12,21 +13,19 @@ export class TlsCredentialsError extends Error {
   }
 }
 
-/** Names the field that made `err` (from tls.Server.setSecureContext) happen, by parsing both again. */
-export function tlsCredentialsError(listener: string, err: unknown, cert = '', key = ''): TlsCredentialsError {
-  const cause = { cause: err };
+/** Throws TlsCredentialsError naming the field unless `cert` is a PEM certificate and `key` its private key. */
+export function checkTlsCredentials(listener: string, cert: string, key: string): void {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
-  } catch {
-    return new TlsCredentialsError(listener, 'cert', 'expected a PEM X.509 certificate', cause);
+  } catch (err) {
+    throw new TlsCredentialsError(listener, 'cert', 'expected a PEM X.509 certificate', { cause: err });
   }
+  let matches: boolean;
   try {
-    if (!x509.checkPrivateKey(createPrivateKey(key))) {
-      return new TlsCredentialsError(listener, 'key', 'does not match the certificate', cause);
-    }
-  } catch {
-    return new TlsCredentialsError(listener, 'key', 'expected an unencrypted PEM private key', cause);
+    matches = x509.checkPrivateKey(createPrivateKey(key));
+  } catch (err) {
+    throw new TlsCredentialsError(listener, 'key', 'expected an unencrypted PEM private key', { cause: err });
   }
-  return new TlsCredentialsError(listener, 'cert', (err as Error).message, cause);
+  if (!matches) throw new TlsCredentialsError(listener, 'key', 'does not match the certificate');
 }

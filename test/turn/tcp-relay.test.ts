@@ -9,6 +9,7 @@ import { bindDataConnection } from '../../src/client/data-connection.ts';
 import type { Gateway } from '../../src/server/gateway.ts';
 import { DROP, requestKey } from '../../src/stats/listener-stats.ts';
 import { PASS, USER, portOf, startGateway, type TestGatewayOptions } from '../helpers/gateway.ts';
+import { freeTcpPort, freeUdpPort } from '../helpers/process.ts';
 import { startTcpEchoPeer } from '../helpers/tcp-echo.ts';
 import { makeTestCert } from '../helpers/tls-cert.ts';
 
@@ -17,13 +18,15 @@ const CLUSTERS = [
   { name: 'udp-plane', type: 'STATIC', endpoints: ['127.0.0.0/8'] },
 ];
 
-function tcpGateway(o: TestGatewayOptions & { tls?: boolean; routes?: string[] } = {}): Promise<Gateway> {
+async function tcpGateway(o: TestGatewayOptions & { tls?: boolean; routes?: string[] } = {}): Promise<Gateway> {
   const cert = o.tls ? makeTestCert() : undefined;
+  // Port 0 would validate to the default 3478.
+  const port = await freeTcpPort();
   return startGateway({
     clusters: CLUSTERS,
     ...o,
     listeners: [{
-      name: 'tcp', protocol: o.tls ? 'TURN-TLS' : 'TURN-TCP', address: '127.0.0.1', port: 0,
+      name: 'tcp', protocol: o.tls ? 'TURN-TLS' : 'TURN-TCP', address: '127.0.0.1', port,
       routes: o.routes ?? ['tcp-plane', 'udp-plane'], ...(cert ? { cert: cert.cert, key: cert.key } : {}),
     }],
   });
@@ -175,8 +178,8 @@ test('Allocate TCP: 442 without a TCP cluster and on a UDP listener; ConnectionB
   const gw = await startGateway({
     clusters: CLUSTERS,
     listeners: [
-      { name: 'tcp', protocol: 'TURN-TCP', address: '127.0.0.1', port: 0, routes: ['udp-plane'] },
-      { name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: 0, routes: ['tcp-plane'] },
+      { name: 'tcp', protocol: 'TURN-TCP', address: '127.0.0.1', port: await freeTcpPort(), routes: ['udp-plane'] },
+      { name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freeUdpPort(), routes: ['tcp-plane'] },
     ],
   });
   const c = await client(gw);
