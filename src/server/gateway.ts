@@ -214,7 +214,10 @@ export class Gateway {
     this.server.realm = next.auth.realm;
     this.server.update(authenticatorFromConfig(next.auth, this.server.clock), limitsOf(next));
     const nextByName = new Map(next.listeners.map((l) => [l.name, l]));
-    for (const change of plan.listeners) {
+    // Removed listeners go first: a listener added by the same reload may take over a removed one's port (a rename).
+    const removedFirst = [...plan.listeners.filter((c) => c.action === 'remove'),
+      ...plan.listeners.filter((c) => c.action !== 'remove')];
+    for (const change of removedFirst) {
       const l = nextByName.get(change.name);
       const running = this.listeners.get(change.name);
       if (l === undefined || change.action === 'remove') {
