@@ -39,6 +39,8 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
   readonly #server: TurnServer;
   readonly #net: Server;
   readonly #links = new Set<StreamClientLink>();
+  /** Every accepted TCP socket, TLS ones still in the handshake included: close() must not wait for them. */
+  readonly #sockets = new Set<Socket>();
   #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: StreamListenerOptions) {
@@ -65,6 +67,10 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
     }
     // Counts connections still in the TLS handshake too: a flood of half-open ones is refused at accept.
     this.#net.maxConnections = this.limits.maxConnections;
+    this.#net.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
     this.#net.on('error', opts.onError);
   }
 
@@ -143,6 +149,7 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
     return new Promise((resolve) => {
       this.#net.close(() => resolve());
       for (const link of this.#links) link.socket.destroy();
+      for (const socket of this.#sockets) socket.destroy();
     });
   }
 }

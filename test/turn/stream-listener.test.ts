@@ -242,3 +242,18 @@ test('TLS: TLS 1.1 is refused; the certificate reloads for new handshakes, a bad
     await t.stop();
   }
 });
+
+test('TLS: closing the listener does not wait for connections still in the handshake', async () => {
+  const t = await startTransportListener('TURN-TLS', { handshakeTimeoutMs: 60_000 }, makeTestCert());
+  const socket = connect(t.port, '127.0.0.1');
+  socket.resume();
+  try {
+    await once(socket, 'connect');
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await t.stop();
+    assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
+  } finally {
+    socket.destroy();
+  }
+});
