@@ -95,3 +95,20 @@ test('datagrams the DTLS layer drops are counted as malformed drops of the liste
     await t.stop();
   }
 });
+
+test('associations beyond the cap are closed as they complete', async () => {
+  const t = await startTransportListener('TURN-DTLS', { maxConnections: 1 }, makeTestCert());
+  const first = await connectWeriftClient(t.port);
+  const second = await connectWeriftClient(t.port);
+  try {
+    await second.closed;
+    assert.equal(t.stats.connections, 1);
+    assert.equal(t.stats.connectionsTotal, 1);
+    const answer = await exchange(first, new StunWriter(Method.binding, MessageClass.request).finish());
+    assert.equal(answer.cls, MessageClass.successResponse, 'the first one still works');
+  } finally {
+    first.close();
+    second.close();
+    await t.stop();
+  }
+});
