@@ -8,7 +8,7 @@ import { TurnClient, type TurnClientError } from '../../src/client/turn-client.t
 import { bindDataConnection } from '../../src/client/data-connection.ts';
 import type { Gateway } from '../../src/server/gateway.ts';
 import { DROP, requestKey } from '../../src/stats/listener-stats.ts';
-import { PASS, USER, portOf, startGateway, type TestGatewayOptions } from '../helpers/gateway.ts';
+import { PASS, USER, portOf, startGateway, testConfig, type TestGatewayOptions } from '../helpers/gateway.ts';
 import { freeTcpPort, freeUdpPort } from '../helpers/process.ts';
 import { startTcpEchoPeer } from '../helpers/tcp-echo.ts';
 import { makeTestCert } from '../helpers/tls-cert.ts';
@@ -222,6 +222,30 @@ test('a peer data connection not bound within 30 s is closed; its allocation end
     assert.equal(await c.refresh(0), 0);
     assert.equal(cs.connections, 0);
     await once(data, 'close');
+  } finally {
+    c.close();
+    await peer.close();
+    await gw.stop();
+  }
+});
+
+test('a reconfiguration that no longer admits the peer closes its peer data connection at once', async () => {
+  const gw = await tcpGateway();
+  const peer = await startTcpEchoPeer();
+  const c = await client(gw);
+  try {
+    await c.allocate({ transport: 'tcp' });
+    const data = await bindDataConnection(c, await c.connectPeer({ family: 4, address: '127.0.0.1', port: peer.port }));
+    const cs = gw.registry.cluster('tcp', 'tcp-plane');
+    assert.equal(cs.connections, 1);
+    const l = gw.config.listeners[0];
+    await gw.reconfigure(testConfig({
+      listeners: [{ ...l, cert: undefined, key: undefined }],
+      clusters: [{ name: 'tcp-plane', type: 'STATIC', protocol: 'TCP', endpoints: ['10.0.0.0/8'] }, CLUSTERS[1]],
+    }));
+    assert.equal(cs.connections, 0);
+    await once(data, 'close');
+    assert.equal(gw.registry.listener('tcp').allocationsActive, 1, 'the allocation itself stays');
   } finally {
     c.close();
     await peer.close();
