@@ -2,10 +2,13 @@
 // (bench/lib/closed-loop.ts) with telemetry fully on — /metrics scraped every second by a scraper here and OTLP
 // pushed every second to a sink here that accepts and discards — and fully off (no metrics endpoint, no OTEL_*),
 // in alternating rounds of one invocation so both see the same machine. Target: overhead <= 3 %.
-// Run: node bench/telemetry/overhead.ts   (env: ROUNDS=3 SECONDS=8 FLOWS=4 WINDOW=64 SIZE=100)
+// A second, more sensitive figure: the CPU an idle stunnerd spends per second with telemetry on vs off (the fixed
+// cost of one scrape and one push per second), as a share of what the relay spends at full load.
+// Run: node bench/telemetry/overhead.ts   (env: ROUNDS=3 SECONDS=8 FLOWS=4 WINDOW=64 SIZE=100 IDLE_SECONDS=10)
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closedLoop, type LoopResult } from '../lib/closed-loop.ts';
+import { cpuSeconds } from '../lib/proc.ts';
 import { startPeer, startStunnerd, type Server as Relay } from '../lib/servers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -16,6 +19,7 @@ const LOAD = {
   seconds: Number(process.env.SECONDS ?? 8),
 };
 const INTERVAL_MS = 1000;
+const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
 
 /** Whatever OTEL_* the invoking shell has must not leak into either variant. */
 const NO_OTEL: NodeJS.ProcessEnv = Object.fromEntries(Object.keys(process.env)
@@ -96,14 +100,20 @@ async function runOff(peerPort: number): Promise<LoopResult> {
   }
 }
 
-async function runOn(peerPort: number, sink: Sink, sinkUrl: string): Promise<OnRun> {
+/** stunnerd with its metrics endpoint on a free port and an OTLP push to `sinkUrl`, both every INTERVAL_MS. */
+async function startTelemetryOn(sinkUrl: string): Promise<{ relay: Relay; metricsUrl: string }> {
   const metricsPort = await freeTcpPort();
-  const relay: Relay = await startStunnerd({
+  const relay = await startStunnerd({
     admin: { metrics_endpoint: `http://127.0.0.1:${metricsPort}/metrics` },
     env: { ...NO_OTEL, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: sinkUrl, OTEL_METRIC_EXPORT_INTERVAL: String(INTERVAL_MS) },
   });
+  return { relay, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+}
+
+async function runOn(peerPort: number, sink: Sink, sinkUrl: string): Promise<OnRun> {
+  const { relay, metricsUrl } = await startTelemetryOn(sinkUrl);
   const before = { requests: sink.requests, bytes: sink.bytes };
-  const scraper = scrapeEvery(`http://127.0.0.1:${metricsPort}/metrics`);
+  const scraper = scrapeEvery(metricsUrl);
   try {
     const r = await closedLoop('turn', relay.pid, relay.port, peerPort, LOAD);
     const s = await scraper.stop();
@@ -111,6 +121,23 @@ async function runOn(peerPort: number, sink: Sink, sinkUrl: string): Promise<OnR
       pushBytes: sink.bytes - before.bytes };
   } finally {
     await scraper.stop();
+    await relay.stop();
+  }
+}
+
+/** CPU seconds per second of an idle stunnerd (no traffic) over IDLE_SECONDS, after a settling second. */
+async function idleCpu(variant: 'on' | 'off', sinkUrl: string): Promise<number> {
+  const { relay, metricsUrl } = variant === 'on'
+    ? await startTelemetryOn(sinkUrl) : { relay: await startStunnerd({ env: NO_OTEL }), metricsUrl: undefined };
+  const scraper = metricsUrl === undefined ? undefined : scrapeEvery(metricsUrl);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const c0 = cpuSeconds(relay.pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    return (cpuSeconds(relay.pid) - c0) / ((performance.now() - t0) / 1000);
+  } finally {
+    await scraper?.stop();
     await relay.stop();
   }
 }
@@ -168,6 +195,16 @@ async function main(): Promise<void> {
   const pct = (ratio - 1) * 100;
   console.log(`overhead cpu_us_per_msg: ${pct >= 0 ? '+' : ''}${f(pct)}% (median on / median off; paired per round `
     + `${paired >= 1 ? '+' : ''}${f((paired - 1) * 100)}%) — target <= 3%: ${pct <= 3 ? 'met' : 'NOT met'}`);
+
+  // The fixed cost, measured where nothing else moves: idle gateways, alternating, two runs each.
+  const idle: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  for (const variant of ['off', 'on', 'on', 'off'] as const) idle[variant].push(await idleCpu(variant, sinkUrl));
+  const cost = median(idle.on) - median(idle.off);
+  const busy = median(off.map((r) => r.cpuPct)) / 100;
+  console.log(`\n## idle stunnerd, CPU per second over ${IDLE_SECONDS} s (runs: off ${idle.off.map((x) => f(x * 1000)).join(' ')} ms/s, `
+    + `on ${idle.on.map((x) => f(x * 1000)).join(' ')} ms/s)`);
+  console.log(`telemetry fixed cost: ${f(cost * 1000)} ms CPU per second = ${f((100 * cost) / busy, 2)}% of the relay's CPU at full load `
+    + `(${f(busy * 100, 0)}% of a core)`);
 }
 
 await main();
