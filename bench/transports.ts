@@ -5,6 +5,8 @@
 // Usage: node bench/transports.ts [--transports udp,tcp,tls,dtls] [--sessions 40] [--messages 1000]
 //          [--interval-ms 1] [--size 100] [--timeout 20]
 // Every uclient run is bounded by --timeout seconds; servers bind 127.0.0.1 only and are stopped by PID.
+// TLS "lost" at high rates is uclient's counting, for both servers: it takes one TLS read for one message, and
+// frames that share a TLS record are counted once (stunnerd's own counters show every frame sent).
 // Needs coturn (turnserver, turnutils_uclient, turnutils_peer) and openssl. From another script:
 // `import { runTransportBench } from './transports.ts'` returns the rows.
 import { execFileSync, spawn } from 'node:child_process';
@@ -162,6 +164,9 @@ export function formatRows(rows: readonly TransportRow[]): string {
     lines.push(fmt(row.transport, 'stunnerd', row.stunnerd));
     lines.push(fmt(row.transport, 'coturn', row.coturn));
     lines.push(`${row.transport.padEnd(10)} ratio     ${row.ppsRatio.toFixed(2).padStart(9)}        ${row.cpuRatio.toFixed(2).padStart(12)}`);
+  }
+  if (rows.some((r) => r.transport === 'tls')) {
+    lines.push('(tls lost: uclient counts one message per TLS read; frames sharing a record are undercounted)');
   }
   return lines.join('\n');
 }
