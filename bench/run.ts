@@ -4,14 +4,19 @@
 //  2. coturn's turnutils_uclient driving stunnerd and coturn at the same offered load: echoed msg/s,
 //     server CPU per message, and the ratio.
 //  3. Idle allocations held open: stunnerd RSS per allocation (target: <= 10 KiB).
-// Usage: node bench/run.ts [--quick] [--skip-idle]      Bounded in time; binds 127.0.0.1 only.
+//  4. Per client transport (UDP, TCP, TLS, DTLS): stunnerd next to coturn under the same uclient load
+//     (bench/transports.ts).
+// Usage: node bench/run.ts [--quick] [--skip-idle] [--skip-transports]   Bounded in time; binds 127.0.0.1 only.
 import { parseArgs } from 'node:util';
 import { closedLoop, type LoopResult } from './lib/closed-loop.ts';
 import { startBareRelay, startCoturn, startPeer, startStunnerd } from './lib/servers.ts';
 import { uclientLoad, type UclientLoad } from './lib/uclient-load.ts';
 import { idleAllocations } from './idle-allocations.ts';
+import { DEFAULTS as TRANSPORT_DEFAULTS, formatRows, runTransportBench } from './transports.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-transports': { type: 'boolean' } },
+});
 const quick = values.quick ?? false;
 const hardStop = setTimeout(() => {
   console.error('bench: hard time limit reached');
@@ -87,4 +92,12 @@ if (!values['skip-idle']) {
   console.log(`allocations=${r.allocations} rss_before=${f(r.rssBeforeMiB)}MiB rss_at_${n / 5}=${f(r.rssAtFifthMiB)}MiB ` +
     `rss_after=${f(r.rssAfterMiB)}MiB ` +
     `per_allocation=${f(r.kibPerAllocation, 2)}KiB (target <= 10 KiB)`);
+}
+
+// 4. Per client transport.
+if (!values['skip-transports']) {
+  const o = quick ? { ...TRANSPORT_DEFAULTS, messages: 300 } : TRANSPORT_DEFAULTS;
+  console.log(`\n## per transport: turnutils_uclient ${o.sessions} sessions x ${o.messages} msgs of ${o.size} B every ` +
+    `${o.intervalMs} ms, stunnerd next to coturn`);
+  console.log(formatRows(await runTransportBench(o)));
 }
