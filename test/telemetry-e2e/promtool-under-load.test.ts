@@ -9,7 +9,7 @@ import { promtoolCheck, runUclient, startTurnutilsPeer } from './support/load.ts
 import { startStunnerd, until } from './support/stunnerd.ts';
 
 const SESSIONS = 10;
-const MESSAGES = 250;
+const MESSAGES = 400;
 const INTERVAL_MS = 20;
 
 test('promtool check metrics is clean on scrapes taken under turnutils_uclient load', { timeout: 90_000 }, async () => {
