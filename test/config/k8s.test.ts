@@ -9,7 +9,7 @@ import { CERT_B64, CERT_PEM, configError, KEY_B64, KEY_PEM } from './helpers.ts'
 const render = (yaml: string) => renderKubernetes(parseDocuments(yaml));
 const renderError = (yaml: string) => configError(() => render(yaml));
 
-// From the upstream monitoring doc (docs/MONITORING.md), verbatim.
+// From the upstream monitoring doc (upstream l7mp/stunner docs/MONITORING.md), verbatim.
 const MONITORING_DOC_GATEWAYCONFIG = `apiVersion: stunner.l7mp.io/v1alpha1
 kind: GatewayConfig
 metadata:
