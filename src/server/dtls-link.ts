@@ -1,5 +1,6 @@
 // A client of a TURN-DTLS listener: one DTLS association, which is the client's 5-tuple. Messages go out one
 // per record, as over UDP (no ChannelData padding, RFC 8656 §12.5); listener tx is counted here.
+import { encodeChannelData } from '../stun/channel-data.ts';
 import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from '../turn/allocation.ts';
 import type { ClientLink } from '../turn/client-link.ts';
@@ -34,12 +35,6 @@ export class DtlsClientLink implements ClientLink {
   }
 
   sendChannelData(channel: number, payload: Uint8Array): void {
-    const frame = Buffer.allocUnsafe(4 + payload.length);
-    frame[0] = channel >> 8;
-    frame[1] = channel & 0xff;
-    frame[2] = payload.length >> 8;
-    frame[3] = payload.length & 0xff;
-    frame.set(payload, 4);
-    this.send(frame);
+    this.send(encodeChannelData(channel, payload));
   }
 }

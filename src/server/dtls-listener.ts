@@ -1,6 +1,7 @@
 // A TURN-DTLS listener (RFC 8656 §3.1): a DtlsServer on one UDP socket. Each association is a client 5-tuple
 // and a downstream connection; its decrypted datagrams take the UDP path (ChannelData recognised by the first
 // byte, else STUN), and its allocation is deleted when the association closes.
+import { takeClientDatagram } from './client-datagram.ts';
 import type { ListenerConfig } from '../config/types.ts';
 import type { PeerAdmission } from '../cluster/peer-admission.ts';
 import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
@@ -94,22 +95,8 @@ export class DtlsListener implements ListenerRuntime {
   }
 
   #onMessage(link: DtlsClientLink, msg: Buffer): void {
-    const stats = this.stats;
-    stats.rxPackets++;
-    stats.rxBytes += msg.length;
     const allocation = link.allocation;
-    const kind = msg.length > 0 ? msg[0] & 0xc0 : 0xc0;
-    if (kind === 0x40) {
-      // RFC 8656 §12.6: ChannelData from a 5-tuple without an allocation is discarded.
-      if (allocation === undefined || allocation.state !== 'active') stats.drops[DROP.no_allocation]++;
-      else allocation.relayChannelData(msg);
-      return;
-    }
-    if (kind !== 0) {
-      stats.drops[DROP.malformed]++;
-      return;
-    }
-    this.#server.handleStun(this, link, msg, allocation);
+    if (takeClientDatagram(this.stats, msg, allocation)) this.#server.handleStun(this, link, msg, allocation);
   }
 
   attach(a: Allocation): void {

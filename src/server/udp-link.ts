@@ -2,6 +2,7 @@
 import type { Socket } from 'node:dgram';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { ClientLink } from '../turn/client-link.ts';
+import { encodeChannelData } from '../stun/channel-data.ts';
 
 export class UdpClientLink implements ClientLink {
   readonly transport = 'udp' as const;
@@ -25,12 +26,7 @@ export class UdpClientLink implements ClientLink {
 
   /** RFC 8656 §12.5: over UDP no padding is needed. */
   sendChannelData(channel: number, payload: Uint8Array): void {
-    const frame = Buffer.allocUnsafe(4 + payload.length);
-    frame[0] = channel >> 8;
-    frame[1] = channel & 0xff;
-    frame[2] = payload.length >> 8;
-    frame[3] = payload.length & 0xff;
-    frame.set(payload, 4);
+    const frame = encodeChannelData(channel, payload);
     this.#socket.send(frame, this.remotePort, this.remoteAddress);
     this.#stats.txPackets++;
     this.#stats.txBytes += frame.length;

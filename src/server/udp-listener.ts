@@ -4,12 +4,13 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { ListenerConfig } from '../config/types.ts';
 import type { PeerAdmission } from '../cluster/peer-admission.ts';
-import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
+import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from '../turn/allocation.ts';
 import type { ListenerContext } from '../turn/listener-context.ts';
 import type { TurnServer } from '../turn/turn-server.ts';
 import type { RelayAllocator } from '../turn/relay.ts';
 import { UdpClientLink } from './udp-link.ts';
+import { takeClientDatagram } from './client-datagram.ts';
 
 /** Kernel socket buffers for the shared listener socket: bursts from many clients land here. */
 const SOCKET_BUFFER_BYTES = 4 << 20;
@@ -70,22 +71,9 @@ export class UdpListener implements ListenerContext {
   }
 
   readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    const stats = this.stats;
-    stats.rxPackets++;
-    stats.rxBytes += msg.length;
     const allocation = this.#lookup(rinfo.address, rinfo.port);
-    const kind = msg.length > 0 ? msg[0] & 0xc0 : 0xc0;
-    if (kind === 0x40) {
-      // RFC 8656 §12.6: ChannelData from a 5-tuple without an allocation is discarded.
-      if (allocation === undefined || allocation.state !== 'active') stats.drops[DROP.no_allocation]++;
-      else allocation.relayChannelData(msg);
-      return;
-    }
-    if (kind !== 0) {
-      stats.drops[DROP.malformed]++;
-      return;
-    }
-    const link = allocation?.client ?? new UdpClientLink(this.#socket, rinfo.address, rinfo.port, stats);
+    if (!takeClientDatagram(this.stats, msg, allocation)) return;
+    const link = allocation?.client ?? new UdpClientLink(this.#socket, rinfo.address, rinfo.port, this.stats);
     this.#server.handleStun(this, link, msg, allocation);
   };
 
