@@ -92,6 +92,13 @@ async function main(argv: string[]): Promise<void> {
     logLevel: values.verbose ? 'all:DEBUG' : values.log,
     logFormat: format as LogFormat,
   });
+  // A SIGHUP that arrives while starting (Node's default would kill the process) is applied right after.
+  let started = false;
+  let hupWhileStarting = false;
+  process.on('SIGHUP', () => {
+    if (started) void daemon.reload('SIGHUP');
+    else hupWhileStarting = true;
+  });
   try {
     await daemon.start();
   } catch (err) {
@@ -107,7 +114,8 @@ async function main(argv: string[]): Promise<void> {
   const log = daemon.logs.get('stunnerd');
 
   const watch = values.watch ? daemon.watch() : undefined;
-  process.on('SIGHUP', () => void daemon.reload('SIGHUP'));
+  started = true;
+  if (hupWhileStarting) void daemon.reload('SIGHUP while starting');
 
   let terminating = false;
   const exit = async (code: number) => {

@@ -145,7 +145,12 @@ export class Daemon implements StatusSource {
       return false;
     }
     this.#applyLogLevel(next);
-    await this.#telemetry?.reconfigure(next.admin);
+    try {
+      // Endpoint problems come back as a list (already logged); anything thrown must not stop later reloads.
+      await this.#telemetry?.reconfigure(next.admin);
+    } catch (err) {
+      this.#log.error('metrics/health servers could not be reconfigured', { reason, error: (err as Error).message });
+    }
     stats.configReloadsSuccess++;
     stats.lastReloadSuccessful = 1;
     this.#log.info('config reloaded', { reason, generation: gw.generation });

@@ -119,7 +119,8 @@ export class Gateway {
 
   async #startListener(l: ListenerConfig): Promise<void> {
     const log = this.#logs.get('listener');
-    const onError = (err: Error) => this.#errors.warn(log, `${l.name}:${err.message}`, 'socket error',
+    // Keyed by error code: messages carry peer addresses, which would give every peer its own budget.
+    const onError = (err: NodeJS.ErrnoException) => this.#errors.warn(log, `${l.name}:${err.code ?? err.message}`, 'socket error',
       { listener: l.name, error: err.message });
     let listener: ListenerRuntime;
     switch (l.protocol) {

@@ -8,7 +8,7 @@ import { decodeStun, type StunMessage } from '../stun/message.ts';
 import { verifyMessageIntegrity } from '../stun/integrity.ts';
 import { DROP, type RequestMethod } from '../stats/listener-stats.ts';
 import type { Authenticator, Credential } from '../auth/authenticator.ts';
-import type { Logger } from '../log/logger.ts';
+import { RateLimitedLog, type Logger } from '../log/logger.ts';
 import type { Allocation } from './allocation.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
@@ -63,6 +63,8 @@ const METHODS: Readonly<Record<number, RequestMethod>> = {
 export class TurnServer {
   readonly clock: () => number;
   readonly log: Logger;
+  /** Warnings that a client can provoke repeatedly go through here (one per key per 10 s). */
+  readonly warnings = new RateLimitedLog();
   readonly nonces = new NonceIssuer();
   readonly quota: AllocationQuota;
   readonly challenges: ChallengeLimiter;

@@ -318,7 +318,7 @@ describe('renderKubernetes: errors name the resource and field', () => {
     ['password missing', CLASS_AND_CONFIG.replace('  password: pass-1\n', ''),
       'GatewayConfig stunner/stunner-gatewayconfig: spec.password: required for static auth'],
     ['password a YAML number', CLASS_AND_CONFIG.replace('password: pass-1', 'password: 1234'),
-      'GatewayConfig stunner/stunner-gatewayconfig: spec.password: must be a string (quote it in YAML), got 1234'],
+      'GatewayConfig stunner/stunner-gatewayconfig: spec.password: must be a string (quote it in YAML), got a number'],
     ['sharedSecret missing', CLASS_AND_CONFIG.replace('authType: static', 'authType: ephemeral'),
       'GatewayConfig stunner/stunner-gatewayconfig: spec.sharedSecret: required for ephemeral auth'],
     ['authType unknown', CLASS_AND_CONFIG.replace('authType: static', 'authType: oauth'),

@@ -199,7 +199,7 @@ describe('validateConfig: every rule names its field', () => {
     ['ephemeral without secret', withAuth({ type: 'ephemeral', credentials: { username: 'u', password: 'p' } }),
       'auth.credentials.secret: required for ephemeral auth'],
     ['password a YAML number', withAuth({ credentials: { username: 'u', password: 123 } }),
-      'auth.credentials.password: must be a string (quote it in YAML), got 123'],
+      'auth.credentials.password: must be a string (quote it in YAML), got a number'],
     ['cluster type unknown', withCluster({ type: 'EDS' }), 'clusters[0].type: must be one of STATIC, STRICT_DNS, got "EDS"'],
     ['cluster protocol unknown', withCluster({ protocol: 'SCTP' }), 'clusters[0].protocol: must be one of UDP, TCP, got "SCTP"'],
     ['cluster name missing', withCluster({ name: '' }), 'clusters[0].name: required'],

@@ -69,7 +69,7 @@ function renderInlineAuth(spec: RawObject, at: ProblemSink): RawObject {
   const field = (key: string, value: unknown): string => {
     if (typeof value === 'string' && value !== '') return value;
     at.error(`spec.${key}`, value === undefined || value === null || value === ''
-      ? `required for ${type} auth` : `must be a string (quote it in YAML), got ${describeValue(value)}`);
+      ? `required for ${type} auth` : `must be a string (quote it in YAML), got a ${typeof value}`);
     return '';
   };
   if (type === 'ephemeral') return { type, credentials: { secret: field('sharedSecret', spec.sharedSecret) } };

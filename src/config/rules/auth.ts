@@ -39,7 +39,8 @@ export function validateAuth(raw: RawObject, path: string, problems: ProblemSink
       problems.error(at, `required for ${type} auth`);
     } else if (typeof v !== 'string') {
       // a YAML 0123 would silently become 123: make the user quote it
-      problems.error(at, `must be a string (quote it in YAML), got ${describeValue(v)}`);
+      // The value is a credential: say its type, never the value itself.
+      problems.error(at, `must be a string (quote it in YAML), got a ${typeof v}`);
     } else {
       credentials[key] = v;
     }

@@ -51,7 +51,8 @@ export async function handleTcpAllocate(server: TurnServer, req: Request, cred: 
   }
   if (!r.ok) {
     server.deleteAllocation(allocation, 'no relay');
-    server.log.warn('cannot allocate a TCP relay address', { listener: listener.name, code: r.code });
+    server.warnings.warn(server.log, `tcp-relay:${listener.name}:${r.code}`, 'cannot allocate a TCP relay address',
+      { listener: listener.name, code: r.code });
     return reply(req, r.code, { key: cred.key });
   }
   const tcp = new TcpAllocation(r.relay, server.tcpConnections);

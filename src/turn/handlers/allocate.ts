@@ -123,7 +123,8 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
   }
   if (primary === undefined) {
     server.deleteAllocation(allocation, 'no relay');
-    server.log.warn('cannot allocate a relay address', { listener: listener.name, code: failure });
+    server.warnings.warn(server.log, `relay:${listener.name}:${failure}`, 'cannot allocate a relay address',
+      { listener: listener.name, code: failure });
     return reply(req, failure ?? 508, { key: cred.key });
   }
   if (primary.address.family === 4) allocation.relay4 = primary;
