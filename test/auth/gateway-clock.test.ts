@@ -1,24 +1,10 @@
 // The gateway's injected clock decides ephemeral expiry, before and after a live reconfiguration.
 import { test } from 'node:test';
-import { createSocket } from 'node:dgram';
 import assert from 'node:assert/strict';
 import { ephemeralPassword } from '../../src/auth/ephemeral-auth.ts';
 import { TurnClient, type TurnClientError } from '../../src/client/turn-client.ts';
 import { portOf, startGateway, testConfig } from '../helpers/gateway.ts';
-
-/** A free loopback port: test/helpers/gateway.ts asks for port 0, which validates to the default 3478 and
- *  collides with any other gateway test running on the machine. */
-function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  }));
-}
-
-async function listenersOnFreePort() {
-  return [{ name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freePort(), routes: ['loopback'] }];
-}
+import { freeUdpPort } from '../helpers/process.ts';
 
 const SECRET = 'clock-secret';
 const auth = { type: 'ephemeral', realm: 'stunner.l7mp.io', credentials: { secret: SECRET } };
@@ -26,7 +12,7 @@ const auth = { type: 'ephemeral', realm: 'stunner.l7mp.io', credentials: { secre
 test('ephemeral expiry follows the gateway clock, also after reconfigure()', async () => {
   // A clock far in the past: usernames valid for it have long expired in real time, and vice versa.
   let now = Date.UTC(2001, 0, 1);
-  const listeners = await listenersOnFreePort();
+  const listeners = [{ name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freeUdpPort(), routes: ['loopback'] }];
   const gw = await startGateway({ auth, listeners, clock: () => now });
   const clients: TurnClient[] = [];
   const allocateAs = async (username: string) => {

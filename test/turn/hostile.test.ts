@@ -31,20 +31,6 @@ const RELAYED = 300;
  *  the reads would overflow the listener's socket buffer, where the kernel drops what nobody can count. */
 const IN_FLIGHT = 400;
 
-/** A free loopback port: test/helpers/gateway.ts asks for port 0, which validates to the default 3478 and
- *  collides with any other gateway test running on the machine. */
-function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  }));
-}
-
-async function listenersOnFreePort() {
-  return [{ name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freePort(), routes: ['loopback'] }];
-}
-
 function bindSocket(address = '127.0.0.1'): Promise<Socket> {
   const s = createSocket('udp4');
   s.on('message', () => {});
@@ -99,7 +85,7 @@ test('hostile datagrams: no throw, no loss on a concurrent legitimate relay, dro
   process.on('uncaughtException', onThrow);
   process.on('unhandledRejection', onThrow);
 
-  const gw = await startGateway({ listeners: await listenersOnFreePort() });
+  const gw = await startGateway();
   const peer = await startEchoPeer();
   const port = portOf(gw);
   const connect = () => TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port, username: USER, password: PASS });

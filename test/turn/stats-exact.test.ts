@@ -2,27 +2,12 @@
 // sent or received is captured at its transport, and the listener counters must equal those sums; the
 // cluster counters must equal the relayed payloads exactly.
 import { test } from 'node:test';
-import { createSocket } from 'node:dgram';
 import assert from 'node:assert/strict';
 import { TurnClient } from '../../src/client/turn-client.ts';
 import type { TransportAddress } from '../../src/stun/address.ts';
 import { splitRequestKey } from '../../src/stats/listener-stats.ts';
 import { portOf, startGateway } from '../helpers/gateway.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
-
-/** A free loopback port: test/helpers/gateway.ts asks for port 0, which validates to the default 3478 and
- *  collides with any other gateway test running on the machine. */
-function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  }));
-}
-
-async function listenersOnFreePort() {
-  return [{ name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freePort(), routes: ['loopback'] }];
-}
 
 /** Wraps the client's transport to record the size of every datagram in each direction. */
 function capture(client: TurnClient) {
@@ -67,7 +52,7 @@ const M = 7;
 const L = 100;
 
 test('listener and cluster counters equal the bytes on the wire for a known exchange', async () => {
-  const gw = await startGateway({ listeners: await listenersOnFreePort() });
+  const gw = await startGateway();
   const peer = await startEchoPeer();
   // A long RTO: no retransmission should blur the request counts (the byte counts would still hold).
   const client = await TurnClient.connect({
