@@ -1,29 +1,16 @@
 // Plain counters for the peer flows one listener relays into one cluster ("on behalf of a listener").
+// Upstream connections are permissions (UDP relay) or peer data connections (TCP relay).
+import { TrafficCounters } from './traffic-counters.ts';
 
-export class ClusterStats {
+export class ClusterStats extends TrafficCounters {
   /** The listener name: the `name` label. */
   readonly listener: string;
   /** The cluster name: the `cluster` label. */
   readonly cluster: string;
-  /** Upstream connections open now: permissions (UDP relay) or peer data connections (TCP relay). */
-  connections = 0;
-  connectionsTotal = 0;
-  rxPackets = 0;
-  rxBytes = 0;
-  txPackets = 0;
-  txBytes = 0;
 
   constructor(listener: string, cluster: string) {
+    super();
     this.listener = listener;
     this.cluster = cluster;
-  }
-
-  connectionOpened(): void {
-    this.connections++;
-    this.connectionsTotal++;
-  }
-
-  connectionClosed(): void {
-    this.connections--;
   }
 }

@@ -1,6 +1,7 @@
 // Plain counters for one listener. The data path increments fields directly; telemetry reads them at
 // collection time (spec/metrics.md: no OpenTelemetry call per packet).
 import { Histogram, ALLOCATION_DURATION_BUCKETS } from './histogram.ts';
+import { TrafficCounters } from './traffic-counters.ts';
 
 export const REQUEST_METHODS = [
   'allocate', 'refresh', 'create_permission', 'channel_bind', 'binding', 'connect', 'connection_bind',
@@ -17,15 +18,9 @@ export const DROP = {
   malformed: 0, no_permission: 1, no_allocation: 2, forbidden_peer: 3, rate_limited: 4, quota: 5,
 } as const satisfies Record<DropReason, number>;
 
-export class ListenerStats {
+/** Downstream connections are TCP/TLS connections, DTLS associations, and UDP 5-tuples with an allocation. */
+export class ListenerStats extends TrafficCounters {
   readonly name: string;
-  /** Downstream connections open now: TCP/TLS connections, DTLS associations, UDP 5-tuples with an allocation. */
-  connections = 0;
-  connectionsTotal = 0;
-  rxPackets = 0;
-  rxBytes = 0;
-  txPackets = 0;
-  txBytes = 0;
   allocationsActive = 0;
   /** Indexed by `DROP[reason]`. */
   readonly drops: number[] = [0, 0, 0, 0, 0, 0];
@@ -34,21 +29,13 @@ export class ListenerStats {
   readonly allocationDuration = new Histogram(ALLOCATION_DURATION_BUCKETS);
 
   constructor(name: string) {
+    super();
     this.name = name;
   }
 
   countRequest(method: RequestMethod, code: number): void {
     const key = requestKey(method, code);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-  }
-
-  connectionOpened(): void {
-    this.connections++;
-    this.connectionsTotal++;
-  }
-
-  connectionClosed(): void {
-    this.connections--;
   }
 }
 
