@@ -69,22 +69,42 @@ export function stunnerd(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   return run(process.execPath, ['src/cmd/stunnerd.ts', ...args], env);
 }
 
-/** A TCP port free on loopback now (for configs that need a fixed port). */
-export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
+/**
+ * Ports handed out by this process. The kernel may give a just-released port to the next bind(0), so two
+ * calls in a row (say, a health and a metrics port) could otherwise return the same number.
+ */
+const handedOut = new Set<string>();
+
+async function freePort(kind: 'tcp' | 'udp', host: string): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    let port: number;
+    if (kind === 'tcp') {
+      const s = createServer();
+      await new Promise<void>((r) => s.listen(0, host, r));
+      port = (s.address() as { port: number }).port;
+      await new Promise((r) => s.close(r));
+    } else {
+      const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      await new Promise<void>((r) => s.bind(0, host, r));
+      port = s.address().port;
+      await new Promise<void>((r) => s.close(r));
+    }
+    const key = `${kind}:${port}`;
+    if (!handedOut.has(key) || attempt > 20) {
+      handedOut.add(key);
+      return port;
+    }
+  }
 }
 
-/** A UDP port free on loopback now. */
-export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((r) => s.bind(0, host, r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(r));
-  return port;
+/** A TCP port free on loopback now, not handed out before by this process (for configs with fixed ports). */
+export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  return freePort('tcp', host);
+}
+
+/** A UDP port free on loopback now, not handed out before by this process. */
+export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return freePort('udp', host);
 }
 
 /** Polls `url` until it answers `status` (e.g. a daemon's /ready). */

@@ -1,12 +1,11 @@
 // OTLP/protobuf pushed into a real VictoriaMetrics (with -opentelemetry.usePrometheusNaming, as a Prometheus-style
 // backend translates OTLP names) by a gateway process configured only through OTEL_* variables: the stored
 // series carry the same names, labels and values as that process's own scrape.
+import { freeTcpPort } from '../helpers/process.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { get } from './helpers/http.ts';
@@ -17,14 +16,6 @@ const CHILD = resolve(import.meta.dirname, 'fixtures/push-child.ts');
 /** Labels VictoriaMetrics adds from the OTel resource; the scrape has them once, in target_info. */
 const RESOURCE_LABELS = new Set(['service_name', 'service_version', 'service_instance_id', 'telemetry_sdk_language',
   'telemetry_sdk_name', 'telemetry_sdk_version', 'deployment_environment']);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function stop(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
@@ -76,7 +67,7 @@ async function vmExport(base: string, match: string): Promise<VmSeries[]> {
 
 test('VictoriaMetrics: the OTLP/protobuf push stores the same series names and values as the scrape', { timeout: 60_000 }, async () => {
   const vmBin = requireTool('victoria-metrics');
-  const vmPort = await freePort();
+  const vmPort = await freeTcpPort();
   const base = `http://127.0.0.1:${vmPort}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'stunner-vm-'));
   let vmLog = '';
