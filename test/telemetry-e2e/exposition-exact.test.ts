@@ -9,7 +9,7 @@ import { PACKAGE_VERSION } from '../../src/telemetry/version.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
 import { familyLines, sample } from './support/exposition.ts';
 import { PASS, USER, startStunnerd, until } from './support/stunnerd.ts';
-import { captureWire, echoLockStep } from './support/wire.ts';
+import { captureWire, echoLockStep } from '../helpers/wire.ts';
 
 const LISTENER = 'stunner/udp-gateway/udp-listener';
 const IDLE = 'stunner/udp-gateway/idle-listener';

@@ -9,7 +9,7 @@ import { startEchoPeer } from '../helpers/udp-echo.ts';
 import { get } from '../telemetry/helpers/http.ts';
 import { sample } from './support/exposition.ts';
 import { PASS, USER, startStunnerd, until } from './support/stunnerd.ts';
-import { echoLockStep } from './support/wire.ts';
+import { echoLockStep } from '../helpers/wire.ts';
 
 const LISTENER = 'default/udp-gateway/udp-listener';
 

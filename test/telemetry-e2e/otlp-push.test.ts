@@ -12,7 +12,7 @@ import { samples } from './support/exposition.ts';
 import { canonical, seriesKey, sorted } from './support/series.ts';
 import { PASS, USER, startStunnerd, until, type Stunnerd } from './support/stunnerd.ts';
 import { startVictoriaMetrics } from './support/victoria-metrics.ts';
-import { echoPaced } from './support/wire.ts';
+import { echoPaced } from '../helpers/wire.ts';
 
 const LISTENER = 'default/udp-gateway/udp-listener';
 const CLUSTER = 'default/media-plane';

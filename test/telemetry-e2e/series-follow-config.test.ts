@@ -11,7 +11,7 @@ import { OtlpJsonReceiver, metricsOf, otlpSamples, type ReceivedRequest } from '
 import { labelValues, sample, samples } from './support/exposition.ts';
 import { canonical, sorted } from './support/series.ts';
 import { PASS, USER, gatewayConfig, startStunnerd, until, type Stunnerd } from './support/stunnerd.ts';
-import { echoLockStep } from './support/wire.ts';
+import { echoLockStep } from '../helpers/wire.ts';
 
 const ALPHA = 'media/udp-gateway/alpha';
 const BETA = 'media/udp-gateway/beta';

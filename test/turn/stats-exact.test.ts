@@ -8,25 +8,7 @@ import type { TransportAddress } from '../../src/stun/address.ts';
 import { splitRequestKey } from '../../src/stats/listener-stats.ts';
 import { portOf, startGateway } from '../helpers/gateway.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
-
-/** Wraps the client's transport to record the size of every datagram in each direction. */
-function capture(client: TurnClient) {
-  const sent: number[] = [];
-  const received: number[] = [];
-  const t = client.transport;
-  const send = t.send.bind(t);
-  t.send = (frame) => {
-    sent.push(frame.length);
-    send(frame);
-  };
-  const onFrame = t.onFrame;
-  t.onFrame = (frame) => {
-    received.push(frame.length);
-    onFrame(frame);
-  };
-  const sum = (l: number[]) => l.reduce((a, b) => a + b, 0);
-  return { sent, received, sentBytes: () => sum(sent), receivedBytes: () => sum(received) };
-}
+import { captureWire } from '../helpers/wire.ts';
 
 /** Resolves when the client has emitted `n` more 'data' events. */
 function echoes(client: TurnClient, n: number, timeoutMs = 10_000): Promise<Buffer[]> {
@@ -58,7 +40,7 @@ test('listener and cluster counters equal the bytes on the wire for a known exch
   const client = await TurnClient.connect({
     kind: 'udp', host: '127.0.0.1', port: portOf(gw), username: 'user1', password: 'pass1', rtoMs: 5000,
   });
-  const wire = capture(client);
+  const wire = captureWire(client);
   const ls = gw.registry.listener('udp');
   const cs = gw.registry.cluster('udp', 'loopback');
   const to: TransportAddress = { family: 4, address: '127.0.0.1', port: peer.port };

@@ -1,6 +1,6 @@
 // What a TurnClient put on the wire and got back, datagram by datagram: the ground truth the gateway's listener
 // counters are compared with. Also a lock-step echo through a channel, so no datagram can be lost in a burst.
-import type { TurnClient } from '../../../src/client/turn-client.ts';
+import type { TurnClient } from '../../src/client/turn-client.ts';
 
 export interface Wire {
   readonly sent: number[];
