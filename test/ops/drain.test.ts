@@ -1,10 +1,10 @@
 // Graceful shutdown as Kubernetes drives it: SIGTERM turns /ready 503 (the pod leaves the Service) while
 // /live stays 200, new allocations are refused with 486, the allocations in progress keep relaying without
 // loss, and the process exits 0 when they end, when --drain-timeout passes, or at a second SIGTERM.
+import { allocateCode } from './support/allocate.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { TurnClient, TurnClientError } from '../../src/client/turn-client.ts';
 import { freeUdpPort } from '../helpers/process.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
 import { turnutilsPeer, uclient } from '../helpers/uclient.ts';
@@ -25,20 +25,6 @@ async function httpStatus(url: string): Promise<number> {
   return (await fetch(url)).status;
 }
 
-/** The code a fresh client's Allocate is answered with (200 when it succeeds). */
-async function allocateCode(port: number): Promise<number> {
-  const c = await TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port, username: USER, password: PASS, rtoMs: 250 });
-  try {
-    await c.allocate();
-    return 200;
-  } catch (err) {
-    if (err instanceof TurnClientError) return err.code;
-    throw err;
-  } finally {
-    c.close();
-  }
-}
-
 test('SIGTERM drains: not ready, still live, new Allocate 486, relaying goes on; exit 0 when the last allocation ends', async () => {
   const peer = await startEchoPeer();
   const { d, ports } = await start('drain');
@@ -52,7 +38,7 @@ test('SIGTERM drains: not ready, still live, new Allocate 486, relaying goes on;
     assert.equal(await httpStatus(`${d.healthUrl}/live`), 200);
     assert.equal((await d.status()).status, 'shutting_down');
 
-    assert.equal(await allocateCode(ports.turn), 486);
+    assert.equal(await allocateCode({ kind: 'udp', port: ports.turn, username: USER, password: PASS }), 486);
     assert.equal(await d.value('stunner_requests_total', { name: 'udp', method: 'allocate', code: '486' }), 1);
     await sleep(1000);
     const { sent, echoed } = await stream.stop();
@@ -87,7 +73,7 @@ test('a turnutils_uclient run in progress at SIGTERM finishes without loss; a se
       ((await d.value('stunner_cluster_packets_total', { name: 'udp', direction: 'tx' })) ?? 0) > 50, 30_000, d);
     d.signal('SIGTERM');
     await waitUntil('/ready 503', async () => (await httpStatus(`${d.healthUrl}/ready`)) === 503, 10_000, d);
-    assert.equal(await allocateCode(ports.turn), 486);
+    assert.equal(await allocateCode({ kind: 'udp', port: ports.turn, username: USER, password: PASS }), 486);
 
     const r = await run;
     assert.deepEqual(r.errors, [], r.output.slice(-2000));

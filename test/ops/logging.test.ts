@@ -1,6 +1,7 @@
 // stunnerd's log as an operator reads it: -l scopes (turn at DEBUG, nothing else), --log-format json lines,
 // no secret in any line at TRACE in either format (static password, ephemeral secret and the passwords
 // derived from it, long-term keys, TLS certificate and key, OTLP headers), and repetitive warnings bounded.
+import { allocateCode } from './support/allocate.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
@@ -8,7 +9,6 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TurnClient, TurnClientError } from '../../src/client/turn-client.ts';
 import { freeTcpPort, stunnerd } from '../helpers/process.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
 import {
@@ -37,19 +37,6 @@ function staticConfig(p: Ports, tlsPort: number, loglevel = 'all:INFO'): RawConf
 }
 
 /** Allocate's outcome: 200, or the error code (401 for bad credentials). */
-async function allocate(o: { kind: 'udp' | 'tls'; port: number; username: string; password: string }): Promise<number> {
-  const c = await TurnClient.connect({ ...o, host: '127.0.0.1', rtoMs: 250, tls: { rejectUnauthorized: false } });
-  try {
-    await c.allocate();
-    return 200;
-  } catch (err) {
-    if (err instanceof TurnClientError) return err.code;
-    throw err;
-  } finally {
-    c.close();
-  }
-}
-
 interface LogLine {
   readonly level: string;
   readonly scope: string;
@@ -72,8 +59,8 @@ test('-l all:INFO,turn:DEBUG: turn DEBUG lines and no other DEBUG, over admin.lo
     writeConfig(file, c);
     const d = await startDaemon({ args: ['-c', file, '-l', levels], healthPort: p.health, metricsPort: p.metrics });
     try {
-      assert.equal(await allocate({ kind: 'udp', port: p.turn, username: USER, password: PASSWORD }), 200);
-      assert.equal(await allocate({ kind: 'udp', port: p.turn, username: USER, password: 'wrong' }), 401);
+      assert.equal(await allocateCode({ kind: 'udp', port: p.turn, username: USER, password: PASSWORD }), 200);
+      assert.equal(await allocateCode({ kind: 'udp', port: p.turn, username: USER, password: 'wrong' }), 401);
       d.signal('SIGHUP');
       await d.waitGeneration(2);
       d.signal('SIGINT');
@@ -114,19 +101,19 @@ test('no secret is ever logged at TRACE, in JSON or text: passwords, shared secr
     const probe = await RelayProbe.open({ port: p.turn, peerPort: peer.port, username: USER, password: PASSWORD });
     try {
       assert.equal(await probe.echo(), true);
-      assert.equal(await allocate({ kind: 'udp', port: p.turn, username: USER, password: 'not-it' }), 401);
-      assert.equal(await allocate({ kind: 'tls', port: tlsPort, username: USER, password: PASSWORD }), 200);
-      assert.equal(await allocate({ kind: 'tls', port: tlsPort, username: USER, password: 'not-it' }), 401);
+      assert.equal(await allocateCode({ kind: 'udp', port: p.turn, username: USER, password: 'not-it' }), 401);
+      assert.equal(await allocateCode({ kind: 'tls', port: tlsPort, username: USER, password: PASSWORD }), 200);
+      assert.equal(await allocateCode({ kind: 'tls', port: tlsPort, username: USER, password: 'not-it' }), 401);
 
       // Reload to TURN REST credentials; good, forged and expired usernames.
       writeConfig(file, { ...c, auth: { type: 'ephemeral', realm: c.auth.realm, credentials: { secret: SECRET } } });
       d.signal('SIGHUP');
       await d.waitGeneration(2);
       const username = `${Math.floor(Date.now() / 1000) + 3600}:alice`;
-      assert.equal(await allocate({ kind: 'udp', port: p.turn, username, password: restPassword(username) }), 200);
-      assert.equal(await allocate({ kind: 'udp', port: p.turn, username, password: 'forged' }), 401);
+      assert.equal(await allocateCode({ kind: 'udp', port: p.turn, username, password: restPassword(username) }), 200);
+      assert.equal(await allocateCode({ kind: 'udp', port: p.turn, username, password: 'forged' }), 401);
       const expired = `${Math.floor(Date.now() / 1000) - 60}:alice`;
-      assert.equal(await allocate({ kind: 'tls', port: tlsPort, username: expired, password: restPassword(expired) }), 401);
+      assert.equal(await allocateCode({ kind: 'tls', port: tlsPort, username: expired, password: restPassword(expired) }), 401);
 
       // A rejected reload that carries the secret.
       writeConfig(file, { ...c, auth: { type: 'ephemeral', credentials: { secret: SECRET } },
@@ -229,7 +216,7 @@ test('repetitive warnings are rate-limited with a suppressed= count; floods of b
     }
     flood.close();
     const bad = await Promise.all(Array.from({ length: 20 }, () =>
-      allocate({ kind: 'udp', port: p.turn, username: 'user1', password: 'wrong' })));
+      allocateCode({ kind: 'udp', port: p.turn, username: 'user1', password: 'wrong' })));
     assert.ok(bad.every((code) => code === 401 || code === 0), `bad-credential answers ${bad.join(',')}`);
 
     // The limiter lets one line through per 10 s; the one after carries the count of those held back.

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { get } from '../telemetry/helpers/http.ts';
 import { requireTool } from '../telemetry/helpers/tools.ts';
 import { sample } from './support/exposition.ts';
-import { promtoolCheck, runUclient, startTurnutilsPeer } from './support/load.ts';
+import { runUclient, startTurnutilsPeer } from './support/load.ts';
+import { promtoolCheck } from '../telemetry/helpers/tools.ts';
 import { startStunnerd, until } from './support/stunnerd.ts';
 
 const SESSIONS = 10;

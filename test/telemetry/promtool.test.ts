@@ -2,23 +2,10 @@
 // promtool is a real dependency of this test: if it is missing the test fails with the install command.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Telemetry } from '../../src/telemetry/telemetry.ts';
 import { knownRegistry, FakeStatus, capturingLogger } from './helpers/fixture.ts';
 import { get } from './helpers/http.ts';
-import { requireTool } from './helpers/tools.ts';
-
-function promtoolCheck(promtool: string, text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(promtool, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, output }));
-    p.stdin.end(text);
-  });
-}
+import { promtoolCheck, requireTool } from './helpers/tools.ts';
 
 test('promtool check metrics: clean on a scrape taken under changing counters', async () => {
   const promtool = requireTool('promtool');

@@ -1,6 +1,5 @@
 // Bounded load from coturn's turnutils_uclient through the gateway to coturn's turnutils_peer echo peer, and the
 // promtool check used on scrapes taken meanwhile. Missing tools fail the test (CI installs coturn and promtool).
-import { spawn } from 'node:child_process';
 import { freeUdpPort, type Proc } from '../../helpers/process.ts';
 import { turnutilsPeer, uclient, type UclientResult } from '../../helpers/uclient.ts';
 import { PASS, USER } from './stunnerd.ts';
@@ -38,15 +37,3 @@ export function runUclient(o: { port: number; peerPort: number; sessions: number
   };
 }
 
-/** `promtool check metrics` on an exposition: its output (empty when clean) and exit code. */
-export function promtoolCheck(promtool: string, text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(promtool, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, output }));
-    p.stdin.end(text);
-  });
-}
