@@ -2,6 +2,7 @@
 // stream into STUN messages and ChannelData frames, sends frames back (ChannelData padded, RFC 8656 §12.5),
 // counts listener packets per frame, and bounds what it queues towards a slow reader.
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { FrameKind, StreamFramer } from '../stun/stream-framer.ts';
 import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from '../turn/allocation.ts';
@@ -46,6 +47,7 @@ export class StreamClientLink implements ClientLink {
     this.#server = server;
     this.lastFrameAt = host.now;
     this.#framer = new StreamFramer(this.#onFrame);
+    if (transport === 'tls') oneRecordPerFrame(socket as TLSSocket);
   }
 
   get isDataConnection(): boolean {
@@ -138,4 +140,15 @@ export class StreamClientLink implements ClientLink {
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;
   }
+}
+
+/**
+ * Over TLS every STUN message and ChannelData frame goes out in a TLS record of its own, as coturn and pion
+ * (upstream STUNner) send them. Node would otherwise hand the frames queued behind a busy socket to one
+ * SSL_write (its writev path), in one record; a client that takes each record for one message, as coturn's
+ * turnutils_uclient does, then loses all but the first — RFC 6062 ConnectionAttempts among them. Without
+ * `_writev`, Writable writes each queued chunk on its own.
+ */
+function oneRecordPerFrame(socket: TLSSocket): void {
+  (socket as unknown as { _writev: unknown })._writev = null;
 }

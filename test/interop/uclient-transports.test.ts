@@ -1,5 +1,5 @@
 // Interop with coturn's turnutils_uclient over TURN-TCP (-t), TURN-TLS (-t -S), TURN-DTLS (-S) and RFC 6062
-// TCP relays (-T), against stunnerd started from a YAML file with self-signed TLS material, as a user would.
+// TCP relays (-T, and -T -S over TLS), against stunnerd started from a YAML file with self-signed TLS material, as a user would.
 //
 // uclient -T is client-to-client (it implies -y and ignores -e/-r): session pairs allocate TCP relays, one
 // side sends Connect to the other's relayed address, the other gets a ConnectionAttempt, both bind data
@@ -50,7 +50,7 @@ listeners:
     address: 127.0.0.1
     port: ${ports.tls}
     ${tlsMaterial}
-    routes: [media-plane]
+    routes: [media-plane, tcp-plane]
   - name: dtls
     protocol: TURN-DTLS
     address: 127.0.0.1
@@ -129,6 +129,16 @@ test('RFC 6062 TCP relay (-T): Connect, ConnectionAttempt, ConnectionBind, zero 
   assert.equal(await metric('stunner_requests_total', { name: 'tcp', method: 'connection_bind', code: '200' }), 2 * connects);
 });
 
+test('RFC 6062 TCP relay over TURN-TLS (-T -S): the control and data connections are TLS, zero loss', async () => {
+  await run({ port: ports.tls, transport: 'tls', tcpRelay: true });
+  const labels = { name: 'tls', cluster: 'tcp-plane' };
+  assert.equal(await metric('stunner_cluster_bytes_total', { ...labels, direction: 'tx' }), 1000 * LOAD.size);
+  assert.equal(await metric('stunner_cluster_bytes_total', { ...labels, direction: 'rx' }), 1000 * LOAD.size);
+  const connects = await metric('stunner_requests_total', { name: 'tls', method: 'connect', code: '200' });
+  assert.ok(connects >= LOAD.sessions / 2);
+  assert.equal(await metric('stunner_requests_total', { name: 'tls', method: 'connection_bind', code: '200' }), 2 * connects);
+});
+
 test('connections and allocations end with the clients', async () => {
   // A closed TCP or TLS connection deletes its allocation.
   for (const name of ['tcp', 'tls']) {
@@ -139,7 +149,9 @@ test('connections and allocations end with the clients', async () => {
     assert.equal(await metric('stunner_listener_connections', { name }), 0, name);
     assert.equal(await metric('stunner_allocations_active', { name }), 0, name);
   }
-  assert.equal(await metric('stunner_cluster_connections', { name: 'tcp', cluster: 'tcp-plane' }), 0);
+  for (const name of ['tcp', 'tls']) {
+    assert.equal(await metric('stunner_cluster_connections', { name, cluster: 'tcp-plane' }), 0, name);
+  }
   // uclient abandons the DTLS association of each session's first ("probe") allocation without deleting it or
   // sending close_notify, as it would over UDP: those allocations live until they expire, each keeping its
   // association. The sessions that refreshed to 0 and closed are gone.

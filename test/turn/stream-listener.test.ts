@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -255,5 +255,47 @@ test('TLS: closing the listener does not wait for connections still in the hands
     assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
   } finally {
     socket.destroy();
+  }
+});
+
+test('TLS: answers handled in one turn still go out one TLS record per message, as uclient needs', async () => {
+  const t = await startTransportListener('TURN-TLS', {}, makeTestCert());
+  // A TCP relay between client and listener that cuts the server's bytes into TLS records.
+  const records: { type: number; length: number }[] = [];
+  const relay = createServer((down) => {
+    const up = connect(t.port, '127.0.0.1');
+    down.pipe(up);
+    let pending = Buffer.alloc(0);
+    up.on('data', (chunk: Buffer) => {
+      down.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+        records.push({ type: pending[0], length: pending.readUInt16BE(3) });
+        pending = pending.subarray(5 + pending.readUInt16BE(3));
+      }
+    });
+    up.on('error', () => down.destroy());
+    down.on('error', () => up.destroy());
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  const { port } = relay.address() as { port: number };
+  // TLS 1.2: after the handshake every application_data (23) record is application data.
+  const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+  try {
+    await once(socket, 'secureConnect');
+    const n = 20;
+    const answered = readFrames(socket, n);
+    // All requests in one write: the listener frames and answers them in one turn of the event loop.
+    socket.write(Buffer.concat(Array.from({ length: n }, () => binding())));
+    const bytes = await answered;
+    const data = records.filter((r) => r.type === 23);
+    assert.equal(data.length, n, `records: ${data.map((r) => r.length).join(',')}`);
+    // Each record is one Binding response plus the AES-GCM explicit nonce (8) and tag (16).
+    for (const r of data) assert.equal(r.length, bytes / n + 24);
+  } finally {
+    socket.destroy();
+    relay.close();
+    await t.stop();
   }
 });
