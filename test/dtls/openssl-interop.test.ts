@@ -114,6 +114,26 @@ for (const kind of ['rsa', 'ec'] as const) {
 }
 
 describe('openssl s_client edge cases', () => {
+  for (const group of ['X25519', 'P-256'] as const) {
+    it(`completes the key exchange on ${group} alone (node:crypto, not werift's JavaScript)`, async () => {
+      // With only X25519 offered, a P-256 ECDSA certificate is not acceptable to OpenSSL: RSA there.
+      const pair = makeCert(group === 'X25519' ? 'rsa' : 'ec', `group-${group}`);
+      const server = await DtlsServer.listen({ address: '127.0.0.1', port: 0 }, { cert: pair.cert, key: pair.key });
+      startEcho(server);
+      const client = new OpensslClient(server.address().port, ['-groups', group]);
+      try {
+        await client.waitFor('CONNECTION ESTABLISHED', true);
+        assert.match(client.stderr, new RegExp(`(Server Temp Key|Peer Temp Key): ${group === 'P-256' ? '(ECDH, )?(P-256|prime256v1)' : 'X25519'}`));
+        // (A line starting with "k" would be s_client's KEYUPDATE command.)
+        client.process.stdin.write('ping\n');
+        await client.waitFor('echo:ping\n');
+      } finally {
+        client.kill();
+        await server.close();
+      }
+    });
+  }
+
   it('completes with a 4096-bit RSA certificate, which werift fragments across records', async () => {
     const pair = makeCert('rsa', 'big', 4096);
     const der = Buffer.from(pair.cert.replace(/-----[^-]+-----|\s/g, ''), 'base64');

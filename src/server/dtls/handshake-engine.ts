@@ -11,6 +11,8 @@
 
 import { CipherContext, DtlsServer as WeriftServer } from 'werift-dtls/lib/dtls/src/index.js';
 import { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
+// werift's key exchange runs on node:crypto from here on (see the file).
+import './native-key-exchange.ts';
 import { cookieOf, withoutCookie } from './client-hello.ts';
 import type { ClientHelloView } from './client-hello.ts';
 import { HASH_SHA256 } from './credentials.ts';
