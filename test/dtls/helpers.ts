@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DtlsClient } from 'werift-dtls/lib/dtls/src/index.js';
@@ -35,6 +35,37 @@ export function makeCert(kind: 'rsa' | 'ec', commonName: string, rsaBits = 2048)
     stdio: 'ignore',
   });
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile };
+}
+
+export interface CertChain {
+  /** The leaf, then the intermediate that issued it, PEM. */
+  readonly chain: string;
+  readonly leaf: string;
+  readonly intermediate: string;
+  readonly key: string;
+  /** The self-signed root, the only thing a client is given to trust. */
+  readonly rootFile: string;
+}
+
+/** root CA → intermediate CA → leaf (RSA-2048 each, so the chain is longer than one handshake fragment). */
+export function makeChain(commonName: string): CertChain {
+  const dir = mkdtempSync(join(tmpdir(), 'dtls-chain-'));
+  const f = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  writeFileSync(f('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  writeFileSync(f('leaf.ext'), 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n');
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('root.key'), '-out', f('root.pem'), '-days', '2',
+    '-subj', `/CN=${commonName} root`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const issue = (name: string, cn: string, ca: string, ext: string) => {
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`]);
+    openssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${ca}.pem`), '-CAkey', f(`${ca}.key`), '-CAcreateserial',
+      '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(ext)]);
+  };
+  issue('intermediate', `${commonName} intermediate`, 'root', 'ca.ext');
+  issue('leaf', commonName, 'intermediate', 'leaf.ext');
+  const leaf = readFileSync(f('leaf.pem'), 'utf8');
+  const intermediate = readFileSync(f('intermediate.pem'), 'utf8');
+  return { chain: leaf + intermediate, leaf, intermediate, key: readFileSync(f('leaf.key'), 'utf8'), rootFile: f('root.pem') };
 }
 
 export async function boundSocket(): Promise<Socket> {

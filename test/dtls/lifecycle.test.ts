@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { DtlsError, DtlsServer } from '../../src/server/dtls/dtls-server.ts';
 import type { DtlsAssociation } from '../../src/server/dtls/dtls-server.ts';
-import { connectWeriftClient, eventually, hasOpenssl, makeCert, sleep } from './helpers.ts';
+import { connectWeriftClient, eventually, hasOpenssl, makeCert, makeChain, sleep } from './helpers.ts';
 import type { CertPair } from './helpers.ts';
 
 const skip = hasOpenssl() ? false : 'the openssl CLI is not installed (it makes the test certificates)';
@@ -128,6 +128,13 @@ describe('lifecycle', () => {
       await assert.rejects(promise, (err: unknown) => err instanceof DtlsError && err.code === code && err.field === field);
     };
     await rejects(DtlsServer.listen(at, { cert: 'nope', key: ec.key }), 'ERR_DTLS_CERTIFICATE', 'cert');
+    // A chain must list the leaf first, then each issuer: the intermediate first is refused, naming the order.
+    const c = makeChain('order');
+    await assert.rejects(DtlsServer.listen(at, { cert: c.intermediate + c.leaf, key: c.key }),
+      (err: unknown) => err instanceof DtlsError && err.field === 'cert' && /did not issue certificate 1; list the leaf first/.test(err.message));
+    await rejects(DtlsServer.listen(at, { cert: c.chain + ec.cert, key: c.key }), 'ERR_DTLS_CERTIFICATE', 'cert');
+    await rejects(DtlsServer.listen(at, { cert: `${c.leaf}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`, key: c.key }),
+      'ERR_DTLS_CERTIFICATE', 'cert');
     await rejects(DtlsServer.listen(at, { cert: ec.cert, key: 'nope' }), 'ERR_DTLS_KEY', 'key');
     await rejects(DtlsServer.listen(at, { cert: ec.cert, key: rsa.key }), 'ERR_DTLS_KEY_MISMATCH', 'key');
     await rejects(DtlsServer.listen(at, { cert: ec.cert, key: ec.key, maxHandshakes: 0 }), 'ERR_DTLS_OPTION', 'maxHandshakes');

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { DtlsServer } from '../../src/server/dtls/dtls-server.ts';
 import type { DtlsAssociation } from '../../src/server/dtls/dtls-server.ts';
-import { boundSocket, eventually, hasOpenssl, makeCert, sleep } from './helpers.ts';
+import { boundSocket, eventually, hasOpenssl, makeCert, makeChain, sleep } from './helpers.ts';
 import type { CertPair } from './helpers.ts';
 
 const skip = hasOpenssl() ? false : 'the openssl CLI is not installed';
@@ -114,6 +114,31 @@ for (const kind of ['rsa', 'ec'] as const) {
 }
 
 describe('openssl s_client edge cases', () => {
+  it('verifies a CA-issued certificate: the whole chain is sent; the leaf alone does not verify', async () => {
+    const c = makeChain('dtls-chain');
+    const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    assert.ok(der(c.leaf).length + der(c.intermediate).length > 1240, 'the chain spans more than one werift fragment');
+    for (const [cert, verifies] of [[c.chain, true], [c.leaf, false]] as const) {
+      const server = await DtlsServer.listen({ address: '127.0.0.1', port: 0 }, { cert, key: c.key });
+      startEcho(server);
+      const client = new OpensslClient(server.address().port, ['-CAfile', c.rootFile, '-verify_return_error']);
+      try {
+        if (verifies) {
+          await client.waitFor('CONNECTION ESTABLISHED', true);
+          assert.doesNotMatch(client.stderr, /Verification error/);
+          client.process.stdin.write('chain\n');
+          await client.waitFor('echo:chain\n');
+        } else {
+          await client.waitFor('unable to get local issuer certificate', true);
+          assert.doesNotMatch(client.stderr, /CONNECTION ESTABLISHED/);
+        }
+      } finally {
+        client.kill();
+        await server.close();
+      }
+    }
+  });
+
   for (const group of ['X25519', 'P-256'] as const) {
     it(`completes the key exchange on ${group} alone (node:crypto, not werift's JavaScript)`, async () => {
       // With only X25519 offered, a P-256 ECDSA certificate is not acceptable to OpenSSL: RSA there.

@@ -14,6 +14,8 @@ export const HASH_SHA256 = 4;
 export interface Credentials {
   /** The leaf certificate alone, PEM. */
   readonly certPem: string;
+  /** The certificate chain as sent in the Certificate message: the leaf first, then its issuers, DER. */
+  readonly chain: readonly Buffer[];
   /** The key as unencrypted PKCS#8 PEM, whatever form it came in. */
   readonly keyPem: string;
   readonly signature: SignatureAlgorithm;
@@ -22,17 +24,32 @@ export interface Credentials {
   readonly validTo: string;
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
 /**
- * Parses a PEM certificate (a chain is accepted; only its first, the leaf, is sent, see README) and a
- * PEM private key (PKCS#1, SEC1 or PKCS#8), and checks that they belong together.
+ * Parses a PEM certificate or chain (the leaf first, then each certificate's issuer, as for TLS; all of it is
+ * sent, RFC 5246 §7.4.2) and a PEM private key (PKCS#1, SEC1 or PKCS#8), and checks that they belong together.
  */
 export function loadCredentials(cert: string, key: string): Credentials {
-  let x509: X509Certificate;
-  try {
-    x509 = new X509Certificate(cert);
-  } catch (err) {
-    throw new DtlsError(DtlsErrorCode.badCertificate, 'expected a PEM X.509 certificate', 'cert', { cause: err });
+  const blocks = cert.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new DtlsError(DtlsErrorCode.badCertificate, 'expected a PEM X.509 certificate', 'cert');
+  const chain: X509Certificate[] = [];
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      chain.push(new X509Certificate(pem));
+    } catch (err) {
+      const which = i === 0 ? 'expected a PEM X.509 certificate' : `certificate ${i + 1} of the chain is not a valid X.509 certificate`;
+      throw new DtlsError(DtlsErrorCode.badCertificate, which, 'cert', { cause: err });
+    }
   }
+  for (let i = 1; i < chain.length; i++) {
+    if (!chain[i - 1].checkIssued(chain[i])) {
+      throw new DtlsError(DtlsErrorCode.badCertificate,
+        `certificate ${i + 1} of the chain (${chain[i].subject.replace(/\n/g, ', ')}) did not issue certificate ${i}; `
+        + 'list the leaf first, then each issuer', 'cert');
+    }
+  }
+  const x509 = chain[0];
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key);
@@ -51,6 +68,7 @@ export function loadCredentials(cert: string, key: string): Credentials {
   }
   return {
     certPem: x509.toString(),
+    chain: chain.map((c) => c.raw),
     keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     signature,
     subject: x509.subject,

@@ -7,12 +7,15 @@
 // - oversized flights are split into datagrams of at most `mtu` bytes at record boundaries;
 // - a message werift fragmented (a certificate over 1240 bytes) enters the transcript whole;
 // - the client's Finished is verified (werift only logs it);
+// - the Certificate message carries the whole chain (werift sends the leaf alone), and the key exchange
+//   runs on node:crypto;
 // - its retransmission loops end at their next wake-up once the engine is disposed, sending nothing.
 
 import { CipherContext, DtlsServer as WeriftServer } from 'werift-dtls/lib/dtls/src/index.js';
 import { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
 // werift's key exchange runs on node:crypto from here on (see the file).
 import './native-key-exchange.ts';
+import { useCertificateChain } from './certificate-chain.ts';
 import { cookieOf, withoutCookie } from './client-hello.ts';
 import type { ClientHelloView } from './client-hello.ts';
 import { HASH_SHA256 } from './credentials.ts';
@@ -99,6 +102,7 @@ export class HandshakeEngine {
       // RFC 7627: OpenSSL and browsers offer it; without it the master secret is not bound to the transcript.
       extendedMasterSecret: true,
     });
+    useCertificateChain(this.#server.cipher, credentials.chain);
     this.#feed = transport.onData;
     this.#server.onConnect.subscribe(() => this.#onConnect());
     this.#server.onError.subscribe((err: unknown) => this.#fail(err));
