@@ -105,8 +105,12 @@ test('TURN-TCP (-t): channels through an echo peer, zero loss, exact cluster cou
   assert.ok(await metric('stunner_listener_connections_total', { name: 'tcp' }) >= LOAD.sessions);
 });
 
-test('TURN-TLS (-t -S): zero loss', async () => {
+test('TURN-TLS (-t -S): zero loss, exact cluster counts', async () => {
   await run({ port: ports.tls, transport: 'tls', peer: peerAddress() });
+  const labels = { name: 'tls', cluster: 'media-plane' };
+  assert.equal(await metric('stunner_cluster_packets_total', { ...labels, direction: 'tx' }), 1000);
+  assert.equal(await metric('stunner_cluster_bytes_total', { ...labels, direction: 'tx' }), 1000 * LOAD.size);
+  assert.equal(await metric('stunner_cluster_packets_total', { ...labels, direction: 'rx' }), 1000);
   assert.ok(await metric('stunner_listener_connections_total', { name: 'tls' }) >= LOAD.sessions);
 });
 
