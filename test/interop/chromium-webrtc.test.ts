@@ -1,0 +1,171 @@
+// Interop with a real WebRTC stack: two RTCPeerConnections in headless Chromium, each forced to relay
+// (iceTransportPolicy 'relay'), open a DataChannel through stunnerd over TURN-UDP, TURN-TCP and TURN-TLS, as
+// a browser in front of a media server would. stunnerd is started from a YAML file as a user would start it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chromium } from '../helpers/chromium.ts';
+import { freeTcpPort, freeUdpPort, stunnerd, type Proc } from '../helpers/process.ts';
+import { base64, makeTestCert } from '../helpers/tls-cert.ts';
+
+const ports = { udp: 0, tcp: 0, tls: 0, refused: 0, metrics: 0 };
+const dir = mkdtempSync(join(tmpdir(), 'interop-chromium-'));
+let gw: Proc;
+let browser: Chromium;
+
+before(async () => {
+  ports.udp = await freeUdpPort();
+  ports.tcp = await freeTcpPort();
+  ports.tls = await freeTcpPort();
+  ports.refused = await freeUdpPort();
+  ports.metrics = await freeTcpPort();
+  const { cert, key } = makeTestCert();
+  writeFileSync(join(dir, 'stunnerd.yaml'), `version: v1
+admin:
+  name: chromium
+  loglevel: all:WARN
+  metrics_endpoint: http://127.0.0.1:${ports.metrics}/metrics
+  healthcheck_endpoint: ""
+auth:
+  type: static
+  realm: stunner.l7mp.io
+  credentials:
+    username: user1
+    password: pass1
+listeners:
+  - name: udp
+    protocol: TURN-UDP
+    address: 127.0.0.1
+    port: ${ports.udp}
+    routes: [media-plane]
+  - name: tcp
+    protocol: TURN-TCP
+    address: 127.0.0.1
+    port: ${ports.tcp}
+    routes: [media-plane]
+  - name: tls
+    protocol: TURN-TLS
+    address: 127.0.0.1
+    port: ${ports.tls}
+    cert: ${base64(cert)}
+    key: ${base64(key)}
+    routes: [media-plane]
+  - name: refused
+    protocol: TURN-UDP
+    address: 127.0.0.1
+    port: ${ports.refused}
+    routes: [elsewhere]
+clusters:
+  - name: media-plane
+    type: STATIC
+    endpoints: [127.0.0.1/32]
+  - name: elsewhere
+    type: STATIC
+    endpoints: [10.0.0.0/8]
+`);
+  gw = stunnerd(['-c', join(dir, 'stunnerd.yaml'), '-l', 'all:INFO']);
+  await gw.waitFor(/stunnerd running/);
+  // Chromium checks a TURN server's certificate; it is told to trust this self-signed key (by its SPKI hash), no other.
+  const spki = createPublicKey(cert).export({ type: 'spki', format: 'der' });
+  browser = await Chromium.launch([`--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`]);
+});
+
+after(async () => {
+  await browser?.close();
+  await gw?.stop('SIGINT');
+});
+
+interface CallResult {
+  readonly opened: boolean;
+  readonly iceState: string;
+  readonly received: string[];
+  /** candidateType, relayProtocol of the selected local candidate; candidateType of the remote one. */
+  readonly local?: [string, string];
+  readonly remote?: string;
+  readonly otherLocal?: string;
+}
+
+/** Offerer and answerer in one page, relay only; `count` messages through the DataChannel once it opens. */
+function call(url: string, count: number, openTimeoutMs: number): string {
+  return `(async () => {
+    const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: 'user1', credential: 'pass1' }], iceTransportPolicy: 'relay' };
+    const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    const channel = a.createDataChannel('through-stunnerd');
+    const received = [];
+    const all = new Promise((resolve) => (b.ondatachannel = (e) => (e.channel.onmessage = (m) => {
+      received.push(m.data);
+      if (received.length === ${count}) resolve();
+    })));
+    await a.setLocalDescription(); await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(); await a.setRemoteDescription(b.localDescription);
+    const opened = await Promise.race([
+      new Promise((resolve) => (channel.onopen = () => resolve(true))),
+      new Promise((resolve) => setTimeout(() => resolve(false), ${openTimeoutMs})),
+    ]);
+    const result = { opened, iceState: a.iceConnectionState, received };
+    if (opened) {
+      for (let i = 0; i < ${count}; i++) channel.send('message ' + i);
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10000))]);
+      const selected = async (pc) => {
+        const stats = [...(await pc.getStats()).values()];
+        const transport = stats.find((s) => s.type === 'transport');
+        const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId);
+        return [stats.find((s) => s.id === pair?.localCandidateId), stats.find((s) => s.id === pair?.remoteCandidateId)];
+      };
+      const [local, remote] = await selected(a);
+      const [otherLocal] = await selected(b);
+      Object.assign(result, { local: [local?.candidateType, local?.relayProtocol], remote: remote?.candidateType,
+        otherLocal: otherLocal?.candidateType });
+    }
+    a.close(); b.close();
+    return result;
+  })()`;
+}
+
+/** The value of one series in a scrape of the gateway (0 when absent). */
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+const MESSAGES = 100;
+
+for (const [listener, url, relayProtocol] of [
+  ['udp', () => `turn:127.0.0.1:${ports.udp}?transport=udp`, 'udp'],
+  ['tcp', () => `turn:127.0.0.1:${ports.tcp}?transport=tcp`, 'tcp'],
+  ['tls', () => `turns:127.0.0.1:${ports.tls}?transport=tcp`, 'tls'],
+] as const) {
+  test(`Chromium WebRTC over TURN-${listener.toUpperCase()}: a DataChannel between two relay-only peers carries every message`, async () => {
+    const r = await browser.evaluate<CallResult>(call(url(), MESSAGES, 15_000));
+    assert.equal(r.opened, true, `ICE ${r.iceState}`);
+    assert.deepEqual(r.received, Array.from({ length: MESSAGES }, (_, i) => `message ${i}`));
+    // Both ends use relayed candidates: everything went through the gateway.
+    assert.deepEqual(r.local, ['relay', relayProtocol]);
+    assert.equal(r.remote, 'relay');
+    assert.equal(r.otherLocal, 'relay');
+    assert.ok(await metric('stunner_requests_total', { name: listener, method: 'allocate', code: '200' }) >= 2);
+    const permissions = await metric('stunner_requests_total', { name: listener, method: 'create_permission', code: '200' })
+      + await metric('stunner_requests_total', { name: listener, method: 'channel_bind', code: '200' });
+    assert.ok(permissions >= 2, `permissions and channels: ${permissions}`);
+    // Each relayed address sends the SCTP packets of the call to the other: at least one per message.
+    assert.ok(await metric('stunner_cluster_packets_total', { name: listener, cluster: 'media-plane', direction: 'tx' }) >= MESSAGES);
+  });
+}
+
+test('Chromium WebRTC through a listener whose clusters do not admit the relayed addresses: 403, no call', async () => {
+  const r = await browser.evaluate<CallResult>(call(`turn:127.0.0.1:${ports.refused}?transport=udp`, 1, 8_000));
+  assert.equal(r.opened, false);
+  assert.deepEqual(r.received, []);
+  assert.ok(await metric('stunner_requests_total', { name: 'refused', method: 'allocate', code: '200' }) >= 2);
+  const refused = await metric('stunner_requests_total', { name: 'refused', method: 'create_permission', code: '403' })
+    + await metric('stunner_requests_total', { name: 'refused', method: 'channel_bind', code: '403' });
+  assert.ok(refused >= 1, 'the permission requests were refused with 403');
+  assert.equal(await metric('stunner_cluster_packets_total', { name: 'refused', direction: 'tx' }), 0);
+});
