@@ -41,6 +41,7 @@ export class Chromium {
     const profile = mkdtempSync(join(tmpdir(), 'chromium-'));
     const child = spawn(bin, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-extensions',
+      '--disable-dev-shm-usage',
       `--user-data-dir=${profile}`, '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0',
       ...extraArgs, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
