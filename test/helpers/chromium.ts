@@ -47,7 +47,7 @@ export class Chromium {
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const portFile = join(profile, 'DevToolsActivePort');
-    for (let i = 0; i < 200 && !existsSync(portFile); i++) {
+    for (let i = 0; i < 600 && !existsSync(portFile); i++) { // up to 30 s: a first start builds caches
       if (child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 50));
     }
