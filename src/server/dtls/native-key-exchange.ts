@@ -57,7 +57,10 @@ export function generateKeyPair(curve: number): CurveKeyPair {
   if (curve === CURVE_P256) {
     const ecdh = createECDH('prime256v1');
     const publicKey = ecdh.generateKeys();
-    const raw = ecdh.getPrivateKey();
+    // getPrivateKey() drops leading zero bytes (one key in 256); werift's keys are 32 bytes.
+    const raw = Buffer.alloc(32);
+    const scalar = ecdh.getPrivateKey();
+    scalar.copy(raw, 32 - scalar.length);
     p256Keys.set(raw, ecdh);
     return { curve, privateKey: raw, publicKey };
   }
