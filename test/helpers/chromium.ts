@@ -13,6 +13,12 @@ interface CdpReply {
   error?: { message: string };
 }
 
+export interface Page {
+  /** Evaluates `expression` (which may return a promise) in the page, and returns its JSON value. */
+  evaluate<T>(expression: string): Promise<T>;
+  close(): Promise<void>;
+}
+
 export class Chromium {
   readonly #process: ChildProcess;
   readonly #socket: WebSocket;
@@ -63,17 +69,30 @@ export class Chromium {
 
   /** Evaluates `expression` (which may return a promise) in a new blank page, and returns its JSON value. */
   async evaluate<T>(expression: string): Promise<T> {
+    const page = await this.newPage();
+    try {
+      return await page.evaluate<T>(expression);
+    } finally {
+      await page.close();
+    }
+  }
+
+  /** A blank page that keeps its state (calls, timers) between evaluations. */
+  async newPage(): Promise<Page> {
     const target = await this.#call('Target.createTarget', { url: 'about:blank' });
     const session = await this.#call('Target.attachToTarget', { targetId: target.targetId, flatten: true });
-    try {
-      const r = await this.#call('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true },
-        session.sessionId as string);
-      const details = r.exceptionDetails as { exception?: { description?: string } } | undefined;
-      if (details !== undefined) throw new Error(`page script failed: ${details.exception?.description ?? JSON.stringify(details)}`);
-      return (r.result as { value: T }).value;
-    } finally {
-      await this.#call('Target.closeTarget', { targetId: target.targetId });
-    }
+    return {
+      evaluate: async <T>(expression: string): Promise<T> => {
+        const r = await this.#call('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true },
+          session.sessionId as string);
+        const details = r.exceptionDetails as { exception?: { description?: string } } | undefined;
+        if (details !== undefined) throw new Error(`page script failed: ${details.exception?.description ?? JSON.stringify(details)}`);
+        return (r.result as { value: T }).value;
+      },
+      close: async () => {
+        await this.#call('Target.closeTarget', { targetId: target.targetId });
+      },
+    };
   }
 
   async close(): Promise<void> {

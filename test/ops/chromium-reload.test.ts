@@ -1,0 +1,107 @@
+// A browser call across a live reload: headless Chromium sends video between two relay-only peers through
+// stunnerd (watched with -w) while the file gains a listener and a cluster and the password changes. The call
+// goes on without a lost packet; afterwards a new call with the old password fails and one with the new works.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Chromium } from '../helpers/chromium.ts';
+import { freeUdpPort } from '../helpers/process.ts';
+import { baseConfig, freePorts, PASS, startDaemon, tempDir, USER, waitUntil, writeConfig } from './support/daemon.ts';
+
+interface Video {
+  readonly ice: string;
+  readonly frames: number;
+  readonly packets: number;
+  readonly lost: number;
+}
+
+/** Starts a relay-only video call in the page and keeps it in `window.call`. */
+function startCall(port: number, password: string): string {
+  return `(async () => {
+    const config = { iceServers: [{ urls: 'turn:127.0.0.1:${port}?transport=udp', username: '${USER}',
+      credential: ${JSON.stringify(password)} }], iceTransportPolicy: 'relay' };
+    const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    const canvas = document.createElement('canvas');
+    canvas.width = 320; canvas.height = 240;
+    const context = canvas.getContext('2d');
+    let frame = 0;
+    const painter = setInterval(() => { context.fillStyle = 'hsl(' + (frame++ * 10) % 360 + ',80%,50%)'; context.fillRect(0, 0, 320, 240); }, 33);
+    const stream = canvas.captureStream(30);
+    for (const track of stream.getTracks()) a.addTrack(track, stream);
+    await a.setLocalDescription(); await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(); await a.setRemoteDescription(b.localDescription);
+    window.call = { a, b, painter };
+  })()`;
+}
+
+const VIDEO = `(async () => {
+  const { a, b } = window.call;
+  const inbound = [...(await b.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+  return { ice: a.iceConnectionState, frames: inbound?.framesDecoded ?? 0, packets: inbound?.packetsReceived ?? 0,
+    lost: inbound?.packetsLost ?? 0 };
+})()`;
+
+const HANG_UP = `(() => { clearInterval(window.call.painter); window.call.a.close(); window.call.b.close(); })()`;
+
+test('a Chromium video call keeps flowing across a -w reload that adds a listener and changes the password',
+  { timeout: 120_000 }, async () => {
+    const dir = tempDir('chromium-reload');
+    const file = join(dir, 'config.yaml');
+    const ports = await freePorts();
+    const secondPort = await freeUdpPort();
+    const config = baseConfig(ports, 'all:WARN,stunnerd:INFO');
+    writeConfig(file, config);
+    const d = await startDaemon({ args: ['-c', file, '-w'], healthPort: ports.health, metricsPort: ports.metrics });
+    const browser = await Chromium.launch();
+    try {
+      const page = await browser.newPage();
+      await page.evaluate(startCall(ports.turn, PASS));
+      let video: Video = await page.evaluate<Video>(VIDEO);
+      await waitUntil('30 frames decoded', async () => (video = await page.evaluate<Video>(VIDEO)).frames >= 30, 20_000, d);
+      const beforeReload = video;
+      const allocations = await d.value('stunner_allocations_active', { name: 'udp' });
+      assert.ok((allocations ?? 0) >= 2, `allocations before the reload: ${allocations}`);
+
+      const NEW_PASS = 'rotated-Pa55word-91e2';
+      writeConfig(file, {
+        ...config,
+        auth: { ...config.auth, credentials: { username: USER, password: NEW_PASS } },
+        listeners: [
+          { ...config.listeners[0], routes: ['loopback', 'more'] },
+          { name: 'udp2', protocol: 'TURN-UDP', address: '127.0.0.1', port: secondPort, routes: ['more'] },
+        ],
+        clusters: [...config.clusters, { name: 'more', type: 'STATIC', endpoints: ['10.0.0.0/8'] }],
+      });
+      await d.waitGeneration(2);
+      assert.equal(await d.value('stunner_config_reloads_total', { result: 'success' }), 1);
+
+      // Three more seconds of video after the reload, on the same allocations.
+      await new Promise((r) => setTimeout(r, 3000));
+      const after = await page.evaluate<Video>(VIDEO);
+      assert.equal(after.ice, 'connected');
+      assert.ok(after.frames >= beforeReload.frames + 45, `frames ${beforeReload.frames} -> ${after.frames}`);
+      assert.equal(after.lost, 0);
+      assert.equal(await d.value('stunner_allocations_active', { name: 'udp' }), allocations, 'an allocation was lost');
+      await page.evaluate(HANG_UP);
+
+      // New calls authenticate with the new password only.
+      const attempt = async (password: string): Promise<Video> => {
+        await page.evaluate(startCall(ports.turn, password));
+        await new Promise((r) => setTimeout(r, 4000));
+        const v = await page.evaluate<Video>(VIDEO);
+        await page.evaluate(HANG_UP);
+        return v;
+      };
+      const old = await attempt(PASS);
+      assert.equal(old.frames, 0, 'a call with the old password got video');
+      const fresh = await attempt(NEW_PASS);
+      assert.equal(fresh.ice, 'connected');
+      assert.ok(fresh.frames > 0);
+      await page.close();
+    } finally {
+      await browser.close();
+      await d.kill();
+    }
+  });
