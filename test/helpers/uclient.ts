@@ -1,6 +1,7 @@
 // coturn's load client (turnutils_uclient) and echo peer (turnutils_peer), run as a user would against
 // stunnerd, with uclient's summary parsed. Missing tools fail the test: CI installs coturn.
 import { execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { run, type Proc } from './process.ts';
 
@@ -95,10 +96,29 @@ async function uclientOnce(o: UclientOptions): Promise<UclientResult> {
   };
 }
 
-/** coturn's UDP echo peer on loopback. */
+/**
+ * coturn's UDP echo peer on loopback, returned once it echoes. turnutils_peer does not exit when its port is
+ * taken: it keeps retrying the bind ("bind: Address already in use"), so only an echo proves it listens.
+ */
 export async function turnutilsPeer(address: string, port: number): Promise<Proc> {
   const p = run(requireTool('turnutils_peer'), ['-L', address, '-p', String(port)]);
-  await new Promise((r) => setTimeout(r, 300));
-  if (p.child.exitCode !== null) throw new Error(`turnutils_peer exited: ${p.output()}`);
+  const probe = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve) => probe.bind(0, address, resolve));
+    const echoed = once(probe, 'message');
+    const deadline = Date.now() + 5000;
+    let answered = false;
+    void echoed.then(() => (answered = true), () => undefined);
+    while (!answered && Date.now() < deadline && p.child.exitCode === null) {
+      probe.send('probe', port, address);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!answered) {
+      await p.stop('SIGKILL');
+      throw new Error(`turnutils_peer on ${address}:${port} did not echo within 5 s: ${p.output().slice(-500)}`);
+    }
+  } finally {
+    probe.close();
+  }
   return p;
 }

@@ -1,7 +1,7 @@
 // A bounded TURN load with coturn's turnutils_uclient through the gateway to a turnutils_peer UDP echo peer
 // (coturn: apt-get install -y coturn). Every session allocates, binds a channel, echoes its messages through the
 // peer and deletes its allocation (Refresh lifetime 0) at the end.
-import { uclientCollided } from '../../helpers/uclient.ts';
+import { turnutilsPeer, uclientCollided } from '../../helpers/uclient.ts';
 import { startChild } from './child.ts';
 
 export interface LoadResult {
@@ -15,14 +15,13 @@ export interface LoadOptions {
 }
 
 export async function runUclientLoad(opts: LoadOptions): Promise<LoadResult> {
-  const peer = startChild('turnutils_peer', 'turnutils_peer', ['-L', '127.0.0.1', '-p', String(opts.peerPort)]);
+  const peer = await turnutilsPeer('127.0.0.1', opts.peerPort);
   try {
-    await new Promise((r) => setTimeout(r, 300));
     const first = await runOnce(opts);
     // uclient's own one-in-16,384 channel-number draw (see uclientCollided): repeated once.
     return first.exitCode !== 0 && uclientCollided(first.output) ? await runOnce(opts) : first;
   } finally {
-    await peer.stop(2000);
+    await peer.stop('SIGKILL');
   }
 }
 

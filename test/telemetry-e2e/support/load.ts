@@ -16,10 +16,17 @@ export interface EchoPeerProc {
   stop(): Promise<void>;
 }
 
+/** An echo peer on a free port; another port is tried when something took the first one meanwhile. */
 export async function startTurnutilsPeer(): Promise<EchoPeerProc> {
-  const port = await freeUdpPort();
-  const proc = await turnutilsPeer('127.0.0.1', port);
-  return { port, proc, stop: async () => void await proc.stop('SIGKILL') };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeUdpPort();
+    try {
+      const proc = await turnutilsPeer('127.0.0.1', port);
+      return { port, proc, stop: async () => void await proc.stop('SIGKILL') };
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
 }
 
 /**
