@@ -3,7 +3,7 @@
 // a browser in front of a media server would. stunnerd is started from a YAML file as a user would start it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createHmac, createPublicKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,9 +89,10 @@ interface CallResult {
 }
 
 /** Offerer and answerer in one page, relay only; `count` messages through the DataChannel once it opens. */
-function call(url: string, count: number, openTimeoutMs: number): string {
+function call(url: string, count: number, openTimeoutMs: number, username = 'user1', credential = 'pass1'): string {
   return `(async () => {
-    const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: 'user1', credential: 'pass1' }], iceTransportPolicy: 'relay' };
+    const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: ${JSON.stringify(username)},
+      credential: ${JSON.stringify(credential)} }], iceTransportPolicy: 'relay' };
     const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
     a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
     b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
@@ -200,4 +201,58 @@ test('Chromium WebRTC through a listener whose clusters do not admit the relayed
     + await metric('stunner_requests_total', { name: 'refused', method: 'channel_bind', code: '403' });
   assert.ok(refused >= 1, 'the permission requests were refused with 403');
   assert.equal(await metric('stunner_cluster_packets_total', { name: 'refused', direction: 'tx' }), 0);
+});
+
+test('Chromium WebRTC with TURN REST (ephemeral) credentials: a valid one calls, an expired one gets 401 and no call', async () => {
+  const port = await freeUdpPort();
+  const metricsPort = await freeTcpPort();
+  const secret = 'chromium-rest-secret';
+  writeFileSync(join(dir, 'rest.yaml'), `version: v1
+admin:
+  name: chromium-rest
+  loglevel: all:WARN
+  metrics_endpoint: http://127.0.0.1:${metricsPort}/metrics
+  healthcheck_endpoint: ""
+auth:
+  type: ephemeral
+  realm: stunner.l7mp.io
+  credentials:
+    secret: ${secret}
+listeners:
+  - name: rest
+    protocol: TURN-UDP
+    address: 127.0.0.1
+    port: ${port}
+    routes: [media-plane]
+clusters:
+  - name: media-plane
+    type: STATIC
+    endpoints: [127.0.0.1/32]
+`);
+  const rest = stunnerd(['-c', join(dir, 'rest.yaml'), '-l', 'all:INFO']);
+  try {
+    await rest.waitFor(/stunnerd running/);
+    // What a TURN REST endpoint hands a browser: "<expiry>:<user>" and base64(HMAC-SHA1(secret, username)).
+    const credential = (username: string) => createHmac('sha1', secret).update(username).digest('base64');
+    const now = Math.floor(Date.now() / 1000);
+    const valid = `${now + 3600}:alice`;
+    const ok = await browser.evaluate<CallResult>(call(`turn:127.0.0.1:${port}?transport=udp`, 10, 15_000, valid, credential(valid)));
+    assert.equal(ok.opened, true, `ICE ${ok.iceState}`);
+    assert.equal(ok.received.length, 10);
+    assert.deepEqual(ok.local, ['relay', 'udp']);
+    const allocate401 = async () => {
+      const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const line = scrape.split('\n').find((l) => l.startsWith('stunner_requests_total{') && l.includes('method="allocate"')
+        && l.includes('code="401"') && l.includes('name="rest"'));
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    const before = await allocate401();
+    const expired = `${now - 60}:alice`;
+    const late = await browser.evaluate<CallResult>(call(`turn:127.0.0.1:${port}?transport=udp`, 1, 6_000, expired, credential(expired)));
+    assert.equal(late.opened, false);
+    // Each peer connection is challenged, then refused for its expired username: at least 2 x 2 answers of 401.
+    assert.ok(await allocate401() - before >= 4, `401s: ${before} -> ${await allocate401()}`);
+  } finally {
+    await rest.stop('SIGINT');
+  }
 });
