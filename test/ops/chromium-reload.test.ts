@@ -6,44 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Chromium } from '../helpers/chromium.ts';
 import { freeUdpPort } from '../helpers/process.ts';
+import { HANG_UP, startCall, VIDEO, type Video } from './support/browser-call.ts';
 import { baseConfig, freePorts, PASS, startDaemon, tempDir, USER, waitUntil, writeConfig } from './support/daemon.ts';
-
-interface Video {
-  readonly ice: string;
-  readonly frames: number;
-  readonly packets: number;
-  readonly lost: number;
-}
-
-/** Starts a relay-only video call in the page and keeps it in `window.call`. */
-function startCall(port: number, password: string): string {
-  return `(async () => {
-    const config = { iceServers: [{ urls: 'turn:127.0.0.1:${port}?transport=udp', username: '${USER}',
-      credential: ${JSON.stringify(password)} }], iceTransportPolicy: 'relay' };
-    const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
-    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
-    const canvas = document.createElement('canvas');
-    canvas.width = 320; canvas.height = 240;
-    const context = canvas.getContext('2d');
-    let frame = 0;
-    const painter = setInterval(() => { context.fillStyle = 'hsl(' + (frame++ * 10) % 360 + ',80%,50%)'; context.fillRect(0, 0, 320, 240); }, 33);
-    const stream = canvas.captureStream(30);
-    for (const track of stream.getTracks()) a.addTrack(track, stream);
-    await a.setLocalDescription(); await b.setRemoteDescription(a.localDescription);
-    await b.setLocalDescription(); await a.setRemoteDescription(b.localDescription);
-    window.call = { a, b, painter };
-  })()`;
-}
-
-const VIDEO = `(async () => {
-  const { a, b } = window.call;
-  const inbound = [...(await b.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-  return { ice: a.iceConnectionState, frames: inbound?.framesDecoded ?? 0, packets: inbound?.packetsReceived ?? 0,
-    lost: inbound?.packetsLost ?? 0 };
-})()`;
-
-const HANG_UP = `(() => { clearInterval(window.call.painter); window.call.a.close(); window.call.b.close(); })()`;
 
 test('a Chromium video call keeps flowing across a -w reload that adds a listener and changes the password',
   { timeout: 120_000 }, async () => {
