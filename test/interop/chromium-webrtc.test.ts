@@ -7,6 +7,7 @@ import { createHash, createHmac, createPublicKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HANG_UP, startCall, VIDEO, type Video } from '../helpers/browser-call.ts';
 import { Chromium } from '../helpers/chromium.ts';
 import { freeTcpPort, freeUdpPort, stunnerd, type Proc } from '../helpers/process.ts';
 import { base64, makeTestCert } from '../helpers/tls-cert.ts';
@@ -162,34 +163,18 @@ for (const [listener, url, relayProtocol] of [
 
 test('Chromium WebRTC over TURN-UDP: video from a canvas track arrives as decoded frames, no packet lost', async () => {
   const before = await metric('stunner_cluster_bytes_total', { name: 'udp', cluster: 'media-plane', direction: 'tx' });
-  const r = await browser.evaluate<{ ice: string; video?: { packets: number; frames: number; lost: number; bytes: number } }>(`(async () => {
-    const config = { iceServers: [{ urls: 'turn:127.0.0.1:${ports.udp}?transport=udp', username: 'user1', credential: 'pass1' }], iceTransportPolicy: 'relay' };
-    const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
-    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
-    const canvas = document.createElement('canvas');
-    canvas.width = 320; canvas.height = 240;
-    const context = canvas.getContext('2d');
-    let frame = 0;
-    const painter = setInterval(() => { context.fillStyle = 'hsl(' + (frame++ * 10) % 360 + ',80%,50%)'; context.fillRect(0, 0, 320, 240); }, 33);
-    const stream = canvas.captureStream(30);
-    for (const track of stream.getTracks()) a.addTrack(track, stream);
-    await a.setLocalDescription(); await b.setRemoteDescription(a.localDescription);
-    await b.setLocalDescription(); await a.setRemoteDescription(b.localDescription);
-    await new Promise((resolve) => setTimeout(resolve, 4000));
-    const inbound = [...(await b.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-    clearInterval(painter);
-    const ice = a.iceConnectionState;
-    a.close(); b.close();
-    return { ice, video: inbound && { packets: inbound.packetsReceived, frames: inbound.framesDecoded, lost: inbound.packetsLost, bytes: inbound.bytesReceived } };
-  })()`);
+  const page = await browser.newPage();
+  await page.evaluate(startCall(`turn:127.0.0.1:${ports.udp}?transport=udp`, 'user1', 'pass1'));
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  const r = await page.evaluate<Video>(VIDEO);
+  await page.evaluate(HANG_UP);
+  await page.close();
   assert.equal(r.ice, 'connected');
-  assert.ok(r.video !== undefined, 'no inbound video');
-  assert.ok(r.video.frames >= 30, `frames decoded: ${r.video.frames}`);
-  assert.equal(r.video.lost, 0);
+  assert.ok(r.frames >= 30, `frames decoded: ${r.frames}`);
+  assert.equal(r.lost, 0);
   // The RTP went through the gateway: its relays sent at least the video bytes the receiver counted.
   const relayed = await metric('stunner_cluster_bytes_total', { name: 'udp', cluster: 'media-plane', direction: 'tx' }) - before;
-  assert.ok(relayed >= r.video.bytes, `relayed ${relayed} B, received ${r.video.bytes} B of video payload`);
+  assert.ok(relayed >= r.bytes, `relayed ${relayed} B, received ${r.bytes} B of video payload`);
 });
 
 test('Chromium WebRTC through a listener whose clusters do not admit the relayed addresses: 403, no call', async () => {

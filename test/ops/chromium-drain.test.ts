@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Chromium } from '../helpers/chromium.ts';
-import { HANG_UP, startCall, VIDEO, type Video } from './support/browser-call.ts';
-import { baseConfig, freePorts, PASS, startDaemon, tempDir, waitUntil, writeConfig } from './support/daemon.ts';
+import { HANG_UP, startCall, VIDEO, type Video } from '../helpers/browser-call.ts';
+import { baseConfig, freePorts, PASS, startDaemon, tempDir, USER, waitUntil, writeConfig } from './support/daemon.ts';
 
 test('a Chromium video call rides out a SIGTERM drain; the process exits 0 once the call hangs up',
   { timeout: 120_000 }, async () => {
@@ -17,7 +17,7 @@ test('a Chromium video call rides out a SIGTERM drain; the process exits 0 once 
     const browser = await Chromium.launch();
     try {
       const call = await browser.newPage();
-      await call.evaluate(startCall(ports.turn, PASS));
+      await call.evaluate(startCall(`turn:127.0.0.1:${ports.turn}?transport=udp`, USER, PASS));
       let video: Video = await call.evaluate<Video>(VIDEO);
       await waitUntil('30 frames decoded', async () => (video = await call.evaluate<Video>(VIDEO)).frames >= 30, 20_000, d);
       const atSigterm = video;
@@ -32,7 +32,7 @@ test('a Chromium video call rides out a SIGTERM drain; the process exits 0 once 
 
       // A new call while draining: its Allocates are refused (486), so it gets no relay and no video.
       const late = await browser.newPage();
-      await late.evaluate(startCall(ports.turn, PASS));
+      await late.evaluate(startCall(`turn:127.0.0.1:${ports.turn}?transport=udp`, USER, PASS));
       await new Promise((r) => setTimeout(r, 3000));
       assert.equal((await late.evaluate<Video>(VIDEO)).frames, 0);
       await late.evaluate(HANG_UP);

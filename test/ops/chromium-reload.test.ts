@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Chromium } from '../helpers/chromium.ts';
 import { freeUdpPort } from '../helpers/process.ts';
-import { HANG_UP, startCall, VIDEO, type Video } from './support/browser-call.ts';
+import { HANG_UP, startCall, VIDEO, type Video } from '../helpers/browser-call.ts';
 import { baseConfig, freePorts, PASS, startDaemon, tempDir, USER, waitUntil, writeConfig } from './support/daemon.ts';
 
 test('a Chromium video call keeps flowing across a -w reload that adds a listener and changes the password',
@@ -21,7 +21,7 @@ test('a Chromium video call keeps flowing across a -w reload that adds a listene
     const browser = await Chromium.launch();
     try {
       const page = await browser.newPage();
-      await page.evaluate(startCall(ports.turn, PASS));
+      await page.evaluate(startCall(`turn:127.0.0.1:${ports.turn}?transport=udp`, USER, PASS));
       let video: Video = await page.evaluate<Video>(VIDEO);
       await waitUntil('30 frames decoded', async () => (video = await page.evaluate<Video>(VIDEO)).frames >= 30, 20_000, d);
       const beforeReload = video;
@@ -52,7 +52,7 @@ test('a Chromium video call keeps flowing across a -w reload that adds a listene
 
       // New calls authenticate with the new password only.
       const attempt = async (password: string): Promise<Video> => {
-        await page.evaluate(startCall(ports.turn, password));
+        await page.evaluate(startCall(`turn:127.0.0.1:${ports.turn}?transport=udp`, USER, password));
         await new Promise((r) => setTimeout(r, 4000));
         const v = await page.evaluate<Video>(VIDEO);
         await page.evaluate(HANG_UP);

@@ -1,19 +1,20 @@
-// A relay-only video call between two RTCPeerConnections in one Chromium page (see test/helpers/chromium.ts),
-// kept in `window.call` so that a test can read its stats while it changes the gateway under it.
-import { USER } from './daemon.ts';
+// A relay-only video call between two RTCPeerConnections in one Chromium page (see chromium.ts), kept in
+// `window.call` so that a test can read its stats while it changes the gateway under it.
 
 export interface Video {
   readonly ice: string;
   readonly frames: number;
   readonly packets: number;
   readonly lost: number;
+  /** RTP payload bytes the receiver got. */
+  readonly bytes: number;
 }
 
-/** Starts a relay-only video call in the page and keeps it in `window.call`. */
-export function startCall(port: number, password: string): string {
+/** Starts a relay-only video call through the TURN server at `url` and keeps it in `window.call`. */
+export function startCall(url: string, username: string, credential: string): string {
   return `(async () => {
-    const config = { iceServers: [{ urls: 'turn:127.0.0.1:${port}?transport=udp', username: '${USER}',
-      credential: ${JSON.stringify(password)} }], iceTransportPolicy: 'relay' };
+    const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: ${JSON.stringify(username)},
+      credential: ${JSON.stringify(credential)} }], iceTransportPolicy: 'relay' };
     const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
     a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
     b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
@@ -34,7 +35,7 @@ export const VIDEO = `(async () => {
   const { a, b } = window.call;
   const inbound = [...(await b.getStats()).values()].find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
   return { ice: a.iceConnectionState, frames: inbound?.framesDecoded ?? 0, packets: inbound?.packetsReceived ?? 0,
-    lost: inbound?.packetsLost ?? 0 };
+    lost: inbound?.packetsLost ?? 0, bytes: inbound?.bytesReceived ?? 0 };
 })()`;
 
 export const HANG_UP = `(() => { clearInterval(window.call.painter); window.call.a.close(); window.call.b.close(); })()`;
