@@ -10,14 +10,22 @@ export interface Video {
   readonly bytes: number;
 }
 
-/** Starts a relay-only video call through the TURN server at `url` and keeps it in `window.call`. */
-export function startCall(url: string, username: string, credential: string): string {
-  return `(async () => {
-    const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: ${JSON.stringify(username)},
+/**
+ * Page script declaring `a` and `b`: two RTCPeerConnections that may only use relayed candidates of the TURN
+ * server at `url`, each handing its candidates to the other.
+ */
+export function relayOnlyPeers(url: string, username: string, credential: string): string {
+  return `const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: ${JSON.stringify(username)},
       credential: ${JSON.stringify(credential)} }], iceTransportPolicy: 'relay' };
     const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
     a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);`;
+}
+
+/** Starts a relay-only video call through the TURN server at `url` and keeps it in `window.call`. */
+export function startCall(url: string, username: string, credential: string): string {
+  return `(async () => {
+    ${relayOnlyPeers(url, username, credential)}
     const canvas = document.createElement('canvas');
     canvas.width = 320; canvas.height = 240;
     const context = canvas.getContext('2d');

@@ -7,7 +7,7 @@ import { createHash, createHmac, createPublicKey } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HANG_UP, startCall, VIDEO, type Video } from '../helpers/browser-call.ts';
+import { HANG_UP, relayOnlyPeers, startCall, VIDEO, type Video } from '../helpers/browser-call.ts';
 import { Chromium } from '../helpers/chromium.ts';
 import { freeTcpPort, freeUdpPort, stunnerd, type Proc } from '../helpers/process.ts';
 import { base64, makeTestCert } from '../helpers/tls-cert.ts';
@@ -92,11 +92,7 @@ interface CallResult {
 /** Offerer and answerer in one page, relay only; `count` messages through the DataChannel once it opens. */
 function call(url: string, count: number, openTimeoutMs: number, username = 'user1', credential = 'pass1'): string {
   return `(async () => {
-    const config = { iceServers: [{ urls: ${JSON.stringify(url)}, username: ${JSON.stringify(username)},
-      credential: ${JSON.stringify(credential)} }], iceTransportPolicy: 'relay' };
-    const a = new RTCPeerConnection(config), b = new RTCPeerConnection(config);
-    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    ${relayOnlyPeers(url, username, credential)}
     const channel = a.createDataChannel('through-stunnerd');
     const received = [];
     const all = new Promise((resolve) => (b.ondatachannel = (e) => (e.channel.onmessage = (m) => {
