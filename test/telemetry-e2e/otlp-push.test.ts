@@ -36,8 +36,13 @@ function startGateway(env: NodeJS.ProcessEnv): Promise<Stunnerd> {
   });
 }
 
+interface Session {
+  relay(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** One allocation with a channel to an echo peer; `relay()` echoes MESSAGES through it over ~MESSAGES x GAP_MS. */
-async function openSession(gw: Stunnerd): Promise<{ relay(): Promise<void>; close(): Promise<void> }> {
+async function openSession(gw: Stunnerd): Promise<Session> {
   const peer: EchoPeer = await startEchoPeer('127.0.0.1');
   const client = await TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port: gw.ports.get(LISTENER)!,
     username: USER, password: PASS, rtoMs: 5000 });
@@ -62,11 +67,12 @@ test('OTLP/protobuf from the stunnerd process into VictoriaMetrics equals its sc
   { timeout: 90_000 }, async () => {
     const vm = await startVictoriaMetrics();
     let gw: Stunnerd | undefined;
+    let session: Session | undefined;
     let exitCode: number | null;
     try {
       // Nothing but the environment turns the push on; the protocol is left at its default (http/protobuf).
       gw = await startGateway({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl });
-      const session = await openSession(gw);
+      session = await openSession(gw);
       await session.relay();
       const stoppedAt = Date.now();
       // Counters are final now; wait for a push collected after this moment.
@@ -103,14 +109,24 @@ test('OTLP/protobuf from the stunnerd process into VictoriaMetrics equals its sc
       for (const [k, v] of Object.entries(RESOURCE)) assert.equal(labels[k], v);
       assert.equal(Object.keys(labels).some((k) => k.startsWith('otel_scope')), false);
 
-      // The runtime families reach the backend under their scrape names too.
-      const runtime = new Set((await vm.exportSeries('{__name__=~"process_.+|nodejs_.+"}')).map((s) => s.metric.__name__));
-      const scrapedRuntime = new Set([...samples(await gw.scrape()).keys()].map((k) => k.replace(/\{.*$/, ''))
+      // The runtime families reach the backend under their scrape names too. A family can be born between two
+      // collections (nodejs_gc_duration_seconds at the first GC), so: every family of a scrape is in the first push
+      // collected after it, and every pushed family is in a scrape taken after that.
+      const gw1 = gw;
+      const runtimeNames = async () => new Set([...samples(await gw1.scrape()).keys()].map((k) => k.replace(/\{.*$/, ''))
         .filter((n) => n.startsWith('process_') || n.startsWith('nodejs_')));
-      assert.ok(scrapedRuntime.size >= 15, [...scrapedRuntime].join(' '));
-      assert.deepEqual([...runtime].sort(), [...scrapedRuntime].sort());
-      await session.close();
+      const scrapedBefore = await runtimeNames();
+      const scrapedAt = Date.now();
+      const runtime = await until('a push collected after the runtime scrape', 20_000, async () => {
+        const series = await vm.exportSeries('{__name__=~"process_.+|nodejs_.+"}');
+        return series.some((s) => s.timestamps.at(-1)! > scrapedAt) ? new Set(series.map((s) => s.metric.__name__)) : undefined;
+      });
+      const scrapedAfter = await runtimeNames();
+      assert.ok(scrapedBefore.size >= 15, [...scrapedBefore].join(' '));
+      assert.deepEqual([...scrapedBefore].filter((n) => !runtime.has(n)), [], 'scraped but not pushed');
+      assert.deepEqual([...runtime].filter((n) => !scrapedAfter.has(n)), [], 'pushed but not scraped');
     } finally {
+      await session?.close();
       exitCode = (await gw?.stop()) ?? null;
       await vm.stop();
     }
@@ -122,10 +138,11 @@ test('OTLP/JSON (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json) from the stunner
     const receiver = new OtlpJsonReceiver();
     const url = await receiver.start();
     let gw: Stunnerd | undefined;
+    let session: Session | undefined;
     let exitCode: number | null;
     try {
       gw = await startGateway({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' });
-      const session = await openSession(gw);
+      session = await openSession(gw);
       const before = receiver.requests.length;
       await session.relay();
       const stoppedAtNs = BigInt(Date.now()) * 1_000_000n;
@@ -149,8 +166,8 @@ test('OTLP/JSON (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json) from the stunner
       const tx = metricsOf([push]).find((m) => m.name === 'stunner_cluster_packets_total')!;
       assert.equal(tx.sum?.aggregationTemporality, 2);
       assert.equal(tx.sum?.isMonotonic, true);
-      await session.close();
     } finally {
+      await session?.close();
       exitCode = (await gw?.stop()) ?? null;
       await receiver.close();
     }
