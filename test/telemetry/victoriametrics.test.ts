@@ -56,6 +56,8 @@ function parseSeries(series: string): { name: string; labels: Record<string, str
 interface VmSeries {
   metric: Record<string, string>;
   values: number[];
+  /** ms since the epoch, of the collection each value came from. */
+  timestamps: number[];
 }
 
 async function vmExport(base: string, match: string): Promise<VmSeries[]> {
@@ -94,6 +96,7 @@ test('VictoriaMetrics: the OTLP/protobuf push stores the same series names and v
       return out === null ? undefined : out.toString();
     });
     const { metricsPort } = JSON.parse(firstLine) as { metricsPort: number };
+    const scrapedAt = Date.now();
     const scrape = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
 
     const want = new Map<string, number>();
@@ -123,8 +126,12 @@ test('VictoriaMetrics: the OTLP/protobuf push stores the same series names and v
     assert.equal(one.deployment_environment, 'ci');
     assert.equal(Object.keys(one).some((k) => k.startsWith('otel_scope')), false, 'no otel_scope_* labels');
 
-    // Runtime families: the same names (a histogram family as its _bucket/_sum/_count series).
-    const runtime = await vmExport(base, '{__name__=~"process_.+|nodejs_.+"}');
+    // Runtime families: the same names (a histogram family as its _bucket/_sum/_count series), from a push
+    // collected after the scrape (a family such as nodejs_gc_duration_seconds is born at the first GC).
+    const runtime = await until('a runtime push collected after the scrape', 20_000, async () => {
+      const series = await vmExport(base, '{__name__=~"process_.+|nodejs_.+"}');
+      return series.some((x) => x.timestamps.at(-1)! > scrapedAt) ? series : undefined;
+    });
     const storedNames = new Set(runtime.map((s) => s.metric.__name__));
     const scrapedNames = new Set([...scrapeSamples(scrape).keys()].map((k) => parseSeries(k).name)
       .filter((n) => n.startsWith('process_') || n.startsWith('nodejs_')));
