@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HANG_UP, relayOnlyPeers, startCall, VIDEO, type Video } from '../helpers/browser-call.ts';
 import { Chromium } from '../helpers/chromium.ts';
+import { scrapedValue } from '../helpers/scrape.ts';
 import { freeTcpPort, freeUdpPort, stunnerd, type Proc } from '../helpers/process.ts';
 import { base64, makeTestCert } from '../helpers/tls-cert.ts';
 
@@ -126,11 +127,8 @@ function call(url: string, count: number, openTimeoutMs: number, username = 'use
 }
 
 /** The value of one series in a scrape of the gateway (0 when absent). */
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+function metric(name: string, labels: Record<string, string>): Promise<number> {
+  return scrapedValue(`http://127.0.0.1:${ports.metrics}/metrics`, name, labels);
 }
 
 const MESSAGES = 100;
@@ -221,12 +219,8 @@ clusters:
     assert.equal(ok.opened, true, `ICE ${ok.iceState}`);
     assert.equal(ok.received.length, 10);
     assert.deepEqual(ok.local, ['relay', 'udp']);
-    const allocate401 = async () => {
-      const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const line = scrape.split('\n').find((l) => l.startsWith('stunner_requests_total{') && l.includes('method="allocate"')
-        && l.includes('code="401"') && l.includes('name="rest"'));
-      return line === undefined ? 0 : Number(line.split(' ').at(-1));
-    };
+    const allocate401 = () => scrapedValue(`http://127.0.0.1:${metricsPort}/metrics`, 'stunner_requests_total',
+      { name: 'rest', method: 'allocate', code: '401' });
     const before = await allocate401();
     const expired = `${now - 60}:alice`;
     const late = await browser.evaluate<CallResult>(call(`turn:127.0.0.1:${port}?transport=udp`, 1, 6_000, expired, credential(expired)));

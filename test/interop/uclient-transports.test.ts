@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scrapedValue } from '../helpers/scrape.ts';
 import { freeTcpPort, freeUdpPort, stunnerd, type Proc } from '../helpers/process.ts';
 import { base64, makeTestCert } from '../helpers/tls-cert.ts';
 import { turnutilsPeer, uclient, type UclientOptions } from '../helpers/uclient.ts';
@@ -87,11 +88,8 @@ async function run(o: Partial<UclientOptions> & { port: number }): Promise<void>
 }
 
 /** The value of one series in a Prometheus text scrape (0 when absent). */
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+function metric(name: string, labels: Record<string, string>): Promise<number> {
+  return scrapedValue(`http://127.0.0.1:${ports.metrics}/metrics`, name, labels);
 }
 
 const peerAddress = () => ({ address: '127.0.0.1', port: ports.peer });

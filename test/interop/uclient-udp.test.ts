@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scrapedValue } from '../helpers/scrape.ts';
 import { freeTcpPort, freeUdpPort, stunnerd, type Proc } from '../helpers/process.ts';
 import { turnutilsPeer, uclient } from '../helpers/uclient.ts';
 
@@ -125,11 +126,9 @@ test('a wrong REST secret is refused with 401, and counted', async () => {
   assert.ok(await requests401() >= before + 2);
 });
 
-async function requests401(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${restMetricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('stunner_requests_total{') && l.includes('code="401"')
-    && l.includes('method="allocate"') && l.includes('name="udp-listener"'));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+function requests401(): Promise<number> {
+  return scrapedValue(`http://127.0.0.1:${restMetricsPort}/metrics`, 'stunner_requests_total',
+    { name: 'udp-listener', method: 'allocate', code: '401' });
 }
 
 test('a peer outside every cluster is refused with 403', async () => {

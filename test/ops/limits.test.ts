@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
-import { TurnClient, TurnClientError } from '../../src/client/turn-client.ts';
+import { TurnClient } from '../../src/client/turn-client.ts';
 import { Method, MessageClass, TRANSPORT_UDP } from '../../src/stun/constants.ts';
 import { RequestedTransport } from '../../src/stun/attributes/numeric.ts';
 import { ErrorCode } from '../../src/stun/attributes/errors.ts';
@@ -18,6 +18,7 @@ import { StunWriter } from '../../src/stun/writer.ts';
 import { freeUdpPort } from '../helpers/process.ts';
 import { baseConfig, freePorts, sleep, startDaemon, tempDir, writeConfig, type Daemon } from './support/daemon.ts';
 import { valueOf } from './support/samples.ts';
+import { allocateOutcome } from './support/allocate.ts';
 
 const SECRET = 'limits-shared-secret';
 const RATE = 5;
@@ -46,16 +47,6 @@ async function restClient(port: number, user: string): Promise<TurnClient> {
   const username = `${Math.floor(Date.now() / 1000) + 3600}:${user}`;
   return TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port, localAddress: `127.0.0.${nextSource++}`,
     username, password: createHmac('sha1', SECRET).update(username).digest('base64'), rtoMs: 250 });
-}
-
-async function allocateCode(c: TurnClient): Promise<number> {
-  try {
-    await c.allocate();
-    return 200;
-  } catch (err) {
-    if (err instanceof TurnClientError) return err.code;
-    throw err;
-  }
 }
 
 test('user_quota, max_allocations, a two-port relay range and the 401 budget, counted in metrics', async () => {
@@ -89,18 +80,18 @@ test('user_quota, max_allocations, a two-port relay range and the 401 budget, co
   try {
     // user_quota 2: alice's third allocation is refused.
     const alice = [await client(ports.turn, 'alice'), await client(ports.turn, 'alice'), await client(ports.turn, 'alice')];
-    assert.deepEqual([await allocateCode(alice[0]), await allocateCode(alice[1]), await allocateCode(alice[2])], [200, 200, 486]);
+    assert.deepEqual([await allocateOutcome(alice[0]), await allocateOutcome(alice[1]), await allocateOutcome(alice[2])], [200, 200, 486]);
     assert.deepEqual(await counted('udp'), { c486: 1, c508: 0, quota: 1 });
 
     // max_allocations 4: bob takes the last two, carol none; one of alice's ends and carol gets it.
     const bob = [await client(ports.turn, 'bob'), await client(ports.turn, 'bob')];
-    assert.deepEqual([await allocateCode(bob[0]), await allocateCode(bob[1])], [200, 200]);
+    assert.deepEqual([await allocateOutcome(bob[0]), await allocateOutcome(bob[1])], [200, 200]);
     const carol = await client(ports.turn, 'carol');
-    assert.equal(await allocateCode(carol), 486);
+    assert.equal(await allocateOutcome(carol), 486);
     assert.deepEqual(await counted('udp'), { c486: 2, c508: 0, quota: 2 });
     assert.equal((await d.status()).allocations, 4);
     await alice[0].refresh(0);
-    assert.equal(await allocateCode(carol), 200);
+    assert.equal(await allocateOutcome(carol), 200);
 
     // Everything released, then the two-port listener: two allocations in its range, the third 508.
     for (const cl of [alice[1], bob[0], bob[1], carol]) await cl.refresh(0);
@@ -111,7 +102,7 @@ test('user_quota, max_allocations, a two-port relay range and the 401 budget, co
       relayed.push((await cl.allocate()).relayed[0].port);
     }
     assert.deepEqual(relayed.sort((a, b) => a - b), [relayMin, relayMin + 1]);
-    assert.equal(await allocateCode(await client(narrowPort, 'frank')), 508);
+    assert.equal(await allocateOutcome(await client(narrowPort, 'frank')), 508);
     assert.deepEqual(await counted('narrow'), { c486: 0, c508: 1, quota: 0 });
   } finally {
     for (const cl of clients) cl.close();

@@ -1,4 +1,5 @@
 // Reading a Prometheus text exposition in tests: the gateway families' lines, single samples, series keys.
+import { scrapeSamples } from '../../telemetry/helpers/otlp-receiver.ts';
 
 /** The `# TYPE` and sample lines of the families whose names start with `prefix` (HELP text is not contract). */
 export function familyLines(text: string, prefix = 'stunner_'): string[] {
@@ -7,15 +8,7 @@ export function familyLines(text: string, prefix = 'stunner_'): string[] {
 }
 
 /** `series -> value` for every sample line (`name{labels} value`). */
-export function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+export const samples = scrapeSamples;
 
 /** The value of one series; throws when it is absent, so a missing series fails loudly. */
 export function sample(text: string, series: string): number {
