@@ -35,6 +35,6 @@ export class DtlsClientLink implements ClientLink {
   }
 
   sendChannelData(channel: number, payload: Uint8Array): void {
-    this.send(encodeChannelData(channel, payload));
+    this.send(encodeChannelData(channel, payload, false));
   }
 }

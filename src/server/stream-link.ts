@@ -3,6 +3,7 @@
 // counts listener packets per frame, and bounds what it queues towards a slow reader.
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { encodeChannelData } from '../stun/channel-data.ts';
 import { FrameKind, StreamFramer } from '../stun/stream-framer.ts';
 import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from '../turn/allocation.ts';
@@ -128,14 +129,7 @@ export class StreamClientLink implements ClientLink {
       this.stats.drops[DROP.rate_limited]++;
       return;
     }
-    const length = payload.length;
-    const frame = Buffer.allocUnsafe(4 + length + ((4 - (length % 4)) % 4));
-    frame[0] = channel >> 8;
-    frame[1] = channel & 0xff;
-    frame[2] = length >> 8;
-    frame[3] = length & 0xff;
-    frame.set(payload, 4);
-    frame.fill(0, 4 + length);
+    const frame = encodeChannelData(channel, payload, true);
     socket.write(frame);
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;

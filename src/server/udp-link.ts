@@ -26,7 +26,7 @@ export class UdpClientLink implements ClientLink {
 
   /** RFC 8656 §12.5: over UDP no padding is needed. */
   sendChannelData(channel: number, payload: Uint8Array): void {
-    const frame = encodeChannelData(channel, payload);
+    const frame = encodeChannelData(channel, payload, false);
     this.#socket.send(frame, this.remotePort, this.remoteAddress);
     this.#stats.txPackets++;
     this.#stats.txBytes += frame.length;

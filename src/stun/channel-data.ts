@@ -30,15 +30,21 @@ export function decodeChannelData(b: Uint8Array): ChannelDataView | undefined {
   return { channel: (b[0] << 8) | b[1], payload: b.subarray(4, 4 + length) };
 }
 
-/** RFC 8656 §12.5: over TCP and TLS the message "MUST be padded to a multiple of four bytes". */
-export function encodeChannelData(channel: number, payload: Uint8Array, pad = false): Buffer {
-  const padding = pad ? (4 - (payload.length % 4)) % 4 : 0;
-  const out = Buffer.allocUnsafe(CHANNEL_DATA_HEADER_LENGTH + payload.length + padding);
+/**
+ * A ChannelData message in one buffer. RFC 8656 §12.5: over TCP and TLS "the ChannelData message MUST be padded
+ * to a multiple of four bytes"; over UDP and DTLS it need not be. So `padToFour` is true exactly when the message
+ * goes onto a stream. The padding bytes are zero; the length field counts the payload only.
+ */
+export function encodeChannelData(channel: number, payload: Uint8Array, padToFour = false): Buffer {
+  const length = payload.length;
+  const padding = padToFour ? (4 - (length % 4)) % 4 : 0;
+  const out = Buffer.allocUnsafe(CHANNEL_DATA_HEADER_LENGTH + length + padding);
   out[0] = channel >> 8;
   out[1] = channel & 0xff;
-  out[2] = payload.length >> 8;
-  out[3] = payload.length & 0xff;
-  out.set(payload, 4);
-  if (padding > 0) out.fill(0, 4 + payload.length);
+  out[2] = length >> 8;
+  out[3] = length & 0xff;
+  out.set(payload, CHANNEL_DATA_HEADER_LENGTH);
+  // allocUnsafe may hand out old bytes: the padding must not leak them.
+  if (padding > 0) out.fill(0, CHANNEL_DATA_HEADER_LENGTH + length);
   return out;
 }
