@@ -7,8 +7,11 @@ import { createRequire } from 'node:module';
 import {
   CURVE_P256, CURVE_X25519, generateKeyPair, preMasterSecret, weriftGenerateKeyPair, weriftPreMasterSecret,
 } from '../../src/server/dtls/native-key-exchange.ts';
+import { prepareEngine } from '../../src/server/dtls/handshake-engine.ts';
 
 const require = createRequire(import.meta.url);
+// What DtlsServer.listen() does first: check werift-dtls and install the native functions into it.
+prepareEngine();
 
 test('werift\'s flights call the native functions', () => {
   const namedCurve = require('werift-dtls/lib/dtls/src/cipher/namedCurve.js') as { generateKeyPair: unknown };

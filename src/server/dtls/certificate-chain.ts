@@ -2,11 +2,12 @@
 // parsed certificate, so a client that verifies against a CA (every CA-issued certificate, Let's Encrypt's
 // among them, needs its intermediate) cannot build the path. RFC 5246 §7.4.2: certificate_list is "the
 // sender's certificate" first, then each one "directly certifying the one preceding it".
-// Each handshake's cipher context carries its listener's chain under CERTIFICATE_CHAIN; werift's
-// Flight4.sendCertificate reads it (its own single certificate when it is absent). Long chains are fragmented
-// by werift and renumbered and split by the handshake engine, like any long flight.
+// Each handshake's cipher context carries its listener's chain under CERTIFICATE_CHAIN; sendCertificateChain()
+// replaces werift's Flight4.prototype.sendCertificate with one that reads it (its own single certificate when
+// it is absent). Long chains are fragmented by werift and renumbered and split by the handshake engine, like
+// any long flight.
 
-import { createRequire } from 'node:module';
+import type { CertificateClass, Flight4Class } from './werift-internals.ts';
 
 export const CERTIFICATE_CHAIN = Symbol('certificate chain');
 
@@ -19,18 +20,13 @@ interface Flight4Like {
   createPacket(messages: unknown[]): Serializable[];
 }
 
-const require = createRequire(import.meta.url);
-const { Flight4 } = require('werift-dtls/lib/dtls/src/flight/server/flight4.js') as {
-  Flight4: { prototype: { sendCertificate(this: Flight4Like): Buffer } };
-};
-const { Certificate } = require('werift-dtls/lib/dtls/src/handshake/message/certificate.js') as {
-  Certificate: new (certificateList: Buffer[]) => unknown;
-};
-
-Flight4.prototype.sendCertificate = function sendCertificate(this: Flight4Like): Buffer {
-  const chain = this.cipher[CERTIFICATE_CHAIN] ?? [Buffer.from(this.cipher.localCert)];
-  return Buffer.concat(this.createPacket([new Certificate([...chain])]).map((packet) => packet.serialize()));
-};
+/** Makes werift's flight 4 send the chain given to useCertificateChain(); idempotent. */
+export function sendCertificateChain(Flight4: Flight4Class, Certificate: CertificateClass): void {
+  Flight4.prototype.sendCertificate = function sendCertificate(this: Flight4Like): Buffer {
+    const chain = this.cipher[CERTIFICATE_CHAIN] ?? [Buffer.from(this.cipher.localCert)];
+    return Buffer.concat(this.createPacket([new Certificate([...chain])]).map((packet) => packet.serialize()));
+  };
+}
 
 /** Gives one handshake's cipher context the chain its Certificate message is to carry. */
 export function useCertificateChain(cipher: object, chain: readonly Buffer[]): void {

@@ -17,7 +17,7 @@ import { CookieJar } from './cookie-jar.ts';
 import { loadCredentials } from './credentials.ts';
 import type { Credentials } from './credentials.ts';
 import { DtlsError, DtlsErrorCode } from './errors.ts';
-import { assertEngineAccepts } from './handshake-engine.ts';
+import { assertEngineAccepts, prepareEngine } from './handshake-engine.ts';
 import { encodeHelloVerifyRequest } from './hello-verify-request.ts';
 import { DtlsServerStats } from './server-stats.ts';
 
@@ -93,8 +93,12 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     });
   }
 
-  /** Validates the options and credentials, binds the socket, and resolves once it listens. */
+  /**
+   * Checks the DTLS library (ERR_DTLS_DEPENDENCY), validates the options and credentials, binds the socket,
+   * and resolves once it listens.
+   */
   static async listen(listen: DtlsListenOptions, options: DtlsServerOptions): Promise<DtlsServer> {
+    prepareEngine();
     const credentials = loadCredentials(options.cert, options.key);
     assertEngineAccepts(credentials);
     if (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {

@@ -13,6 +13,8 @@ export const DtlsErrorCode = {
   badOption: 'ERR_DTLS_OPTION',
   /** send() was given more than one record can carry. */
   messageTooLarge: 'ERR_DTLS_MESSAGE_TOO_LARGE',
+  /** The installed werift-dtls is not the version, or lacks the internals, this server is written against. */
+  dependency: 'ERR_DTLS_DEPENDENCY',
   /** A handshake failed or was abandoned (per association; never thrown by the server). */
   handshake: 'ERR_DTLS_HANDSHAKE',
 } as const;

@@ -10,20 +10,23 @@
 // - the Certificate message carries the whole chain (werift sends the leaf alone), and the key exchange
 //   runs on node:crypto;
 // - its retransmission loops end at their next wake-up once the engine is disposed, sending nothing.
+// werift-dtls is reached through werift-internals.ts, which checks the installed version and the internals
+// used here; prepareEngine() runs that check and installs the patches before the first server listens.
 
-import { CipherContext, DtlsServer as WeriftServer } from 'werift-dtls/lib/dtls/src/index.js';
-import { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
-// werift's key exchange runs on node:crypto from here on (see the file).
-import './native-key-exchange.ts';
-import { useCertificateChain } from './certificate-chain.ts';
+import type { DtlsServer as WeriftServer } from 'werift-dtls/lib/dtls/src/index.js';
+import type { FragmentedHandshake } from 'werift-dtls/lib/dtls/src/record/message/fragment.js';
+import { sendCertificateChain, useCertificateChain } from './certificate-chain.ts';
 import { cookieOf, withoutCookie } from './client-hello.ts';
 import type { ClientHelloView } from './client-hello.ts';
 import { HASH_SHA256 } from './credentials.ts';
 import type { Credentials } from './credentials.ts';
 import { DtlsError, DtlsErrorCode } from './errors.ts';
 import { clientFinishedVerifyData } from './prf.ts';
+import { useNativeKeyExchange } from './native-key-exchange.ts';
 import { HandshakeType, recordEnd, recordEpoch, recordSequence, writeRecordSequence } from './record.ts';
 import type { TrafficKeys } from './record-protection.ts';
+import { weriftInternals } from './werift-internals.ts';
+import type { WeriftInternals } from './werift-internals.ts';
 
 export interface HandshakeResult {
   readonly keys: TrafficKeys;
@@ -51,8 +54,25 @@ const CIPHER_SUITE_NAMES: Readonly<Record<number, string>> = {
   0xc030: 'ECDHE-RSA-AES256-GCM-SHA384',
 };
 
+let engine: WeriftInternals | undefined;
+
+/**
+ * Checks the installed werift-dtls (werift-internals.ts) and installs our patches into it: the key exchange on
+ * node:crypto and the whole certificate chain in flight 4. Once; throws DtlsError ERR_DTLS_DEPENDENCY.
+ */
+export function prepareEngine(): WeriftInternals {
+  if (engine === undefined) {
+    const werift = weriftInternals();
+    useNativeKeyExchange(werift.namedCurve, werift.prf);
+    sendCertificateChain(werift.Flight4, werift.Certificate);
+    engine = werift;
+  }
+  return engine;
+}
+
 /** Throws a DtlsError when werift cannot load the credentials (checked once per load, not per handshake). */
 export function assertEngineAccepts(credentials: Credentials): void {
+  const { CipherContext } = prepareEngine();
   try {
     const ctx = new CipherContext(SERVER, credentials.certPem, credentials.keyPem, {
       hash: HASH_SHA256,
@@ -94,7 +114,8 @@ export class HandshakeEngine {
       send: async (data: Buffer): Promise<void> => this.#send(data),
       close: async (): Promise<void> => undefined,
     };
-    this.#server = new WeriftServer({
+    const { DtlsServer: Server } = prepareEngine();
+    this.#server = new Server({
       transport,
       cert: credentials.certPem,
       key: credentials.keyPem,
@@ -177,7 +198,8 @@ export class HandshakeEngine {
     }
     if (flight.data.length === parts.size) return;
     const whole: FragmentedHandshake[] = [];
-    for (const list of parts.values()) whole.push(list.length === 1 ? list[0] : FragmentedHandshake.assemble(list));
+    const { FragmentedHandshake: Fragments } = prepareEngine();
+    for (const list of parts.values()) whole.push(list.length === 1 ? list[0] : Fragments.assemble(list));
     flight.data = whole;
   }
 

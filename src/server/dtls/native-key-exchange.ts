@@ -1,41 +1,47 @@
 // ECDHE through node:crypto (OpenSSL) for werift-dtls's handshakes. werift computes X25519 with tweetnacl and
-// P-256 with @noble/curves, in JavaScript: about 1.1 ms of CPU per X25519 handshake (key pair 0.66 ms,
-// shared secret 0.43 ms) against 0.07 ms natively, out of roughly 3.5 ms for a whole RSA-2048 handshake.
-// Both functions are replaced in werift's own module objects, which its flights read at every call
-// (`(0, namedCurve_1.generateKeyPair)(…)`); the key formats stay werift's: raw 32-byte X25519 keys, an
-// uncompressed P-256 point and the 32-byte x-coordinate as the premaster secret (RFC 8422 §5.10).
+// P-256 with @noble/curves, in JavaScript, which made the key exchange the largest share of a handshake's CPU
+// (README.md, "Benchmark"). useNativeKeyExchange() replaces both functions in werift's own module objects,
+// which its flights read at every call (`(0, namedCurve_1.generateKeyPair)(…)`); the key formats stay
+// werift's: raw 32-byte X25519 keys, an uncompressed P-256 point and the 32-byte x-coordinate as the
+// premaster secret (RFC 8422 §5.10). Other curves still go to werift's functions.
 // OpenSSL also refuses a peer key that yields the all-zero X25519 secret (RFC 7748 §6.1), which tweetnacl
 // accepted; werift then fails that one handshake.
 
 import { createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import type { ECDH, KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
+import type { CurveKeyPair, NamedCurveModule, PrfModule } from './werift-internals.ts';
 
 /** werift's NamedCurveAlgorithm values (the TLS supported_groups code points). */
 export const CURVE_X25519 = 29;
 export const CURVE_P256 = 23;
 
-export interface CurveKeyPair {
-  curve: number;
-  privateKey: Buffer;
-  publicKey: Buffer;
+export type { CurveKeyPair };
+
+/** werift's own functions, set aside by useNativeKeyExchange(). */
+let werift: { generateKeyPair: NamedCurveModule['generateKeyPair']; preMasterSecret: PrfModule['prfPreMasterSecret'] } | undefined;
+
+/** Puts generateKeyPair and preMasterSecret below into werift's module objects; once. */
+export function useNativeKeyExchange(namedCurve: NamedCurveModule, prf: PrfModule): void {
+  if (werift !== undefined) return;
+  werift = { generateKeyPair: namedCurve.generateKeyPair, preMasterSecret: prf.prfPreMasterSecret };
+  namedCurve.generateKeyPair = generateKeyPair;
+  prf.prfPreMasterSecret = preMasterSecret;
 }
 
-interface NamedCurveModule {
-  generateKeyPair(curve: number): CurveKeyPair;
+function weriftFunctions(): NonNullable<typeof werift> {
+  if (werift === undefined) throw new Error('useNativeKeyExchange() has not run');
+  return werift;
 }
 
-interface PrfModule {
-  prfPreMasterSecret(publicKey: Buffer, privateKey: Buffer, curve: number): Buffer;
+/** werift's own key pair generation (JavaScript), for the curves not handled here and the cross-check in the tests. */
+export function weriftGenerateKeyPair(curve: number): CurveKeyPair {
+  return weriftFunctions().generateKeyPair(curve);
 }
 
-const require = createRequire(import.meta.url);
-const namedCurve = require('werift-dtls/lib/dtls/src/cipher/namedCurve.js') as NamedCurveModule;
-const prf = require('werift-dtls/lib/dtls/src/cipher/prf.js') as PrfModule;
-
-/** werift's own functions, kept for the cross-check in the tests. */
-export const weriftGenerateKeyPair = namedCurve.generateKeyPair;
-export const weriftPreMasterSecret = prf.prfPreMasterSecret;
+/** werift's own premaster secret (JavaScript), for the curves not handled here and the cross-check in the tests. */
+export function weriftPreMasterSecret(peerPublicKey: Buffer, privateKey: Buffer, curve: number): Buffer {
+  return weriftFunctions().preMasterSecret(peerPublicKey, privateKey, curve);
+}
 
 /** DER wrappers of a raw X25519 key (RFC 8410): SPKI and PKCS #8 with OID 1.3.101.110. */
 const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
@@ -86,6 +92,3 @@ export function preMasterSecret(peerPublicKey: Buffer, privateKey: Buffer, curve
   }
   return weriftPreMasterSecret(peerPublicKey, privateKey, curve);
 }
-
-namedCurve.generateKeyPair = generateKeyPair;
-prf.prfPreMasterSecret = preMasterSecret;
