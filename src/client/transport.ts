@@ -9,9 +9,10 @@ export type ClientTransportKind = 'udp' | 'tcp' | 'tls';
 export interface ClientTransport {
   readonly kind: ClientTransportKind;
   readonly reliable: boolean;
-  /** Every STUN message or ChannelData frame from the server. */
+  /** Every STUN message or ChannelData frame from the server (over a stream, without its padding). */
   onFrame: (frame: Buffer) => void;
   onClose: (err?: Error) => void;
+  /** Sends one message as it is: a ChannelData message for a stream comes padded (encodeChannelData). */
   send(frame: Uint8Array): void;
   readonly localAddress: { address: string; port: number };
   /** Stops / restarts reading (tests of a client that does not keep up). */
@@ -120,10 +121,7 @@ class StreamTransport implements ClientTransport {
   }
 
   send(frame: Uint8Array): void {
-    // RFC 8656 §12.5: ChannelData over streams is padded to a multiple of 4 bytes.
-    const pad = (frame[0] & 0xc0) === 0x40 ? (4 - (frame.length % 4)) % 4 : 0;
     this.#socket.write(frame);
-    if (pad > 0) this.#socket.write(Buffer.alloc(pad));
   }
 
   pause(): void {

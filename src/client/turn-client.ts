@@ -15,7 +15,7 @@ import type { TransportAddress } from '../stun/address.ts';
 import { decodeStun, type StunMessage } from '../stun/message.ts';
 import { longTermKey, verifyMessageIntegrity } from '../stun/integrity.ts';
 import { StunWriter } from '../stun/writer.ts';
-import { encodeChannelData } from '../stun/channel-data.ts';
+import { decodeChannelData, encodeChannelData } from '../stun/channel-data.ts';
 import { openTransport, type ClientTransport, type TransportOptions } from './transport.ts';
 
 export class TurnClientError extends Error {
@@ -174,11 +174,12 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   }
 
   #onFrame(frame: Buffer): void {
-    if (frame.length >= 4 && (frame[0] & 0xc0) === 0x40) {
-      const channel = (frame[0] << 8) | frame[1];
-      const length = (frame[2] << 8) | frame[3];
-      const peer = this.#channels.get(channel);
-      if (peer !== undefined && 4 + length <= frame.length) this.emit('data', frame.subarray(4, 4 + length), peer, channel);
+    // ChannelData (first bits 0b01); one shorter than its length field falls through to decodeStun, which refuses it.
+    const cd = decodeChannelData(frame);
+    if (cd !== undefined) {
+      const peer = this.#channels.get(cd.channel);
+      // The payload is a view of `frame`: a Buffer.
+      if (peer !== undefined) this.emit('data', cd.payload as Buffer, peer, cd.channel);
       return;
     }
     const r = decodeStun(frame);
@@ -279,9 +280,9 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       .add(XorPeerAddress, peer).addRaw(Attr.DATA, data).finish());
   }
 
-  /** ChannelData (RFC 8656 §12.5). */
+  /** RFC 8656 §12.5: ChannelData, padded to a multiple of four bytes over TCP and TLS. */
   sendChannel(channel: number, data: Uint8Array): void {
-    this.transport.send(encodeChannelData(channel, data));
+    this.transport.send(encodeChannelData(channel, data, this.transport.kind !== 'udp'));
   }
 
   /** Sends raw bytes (tests of malformed input). */
