@@ -40,7 +40,7 @@ export default tseslint.config(
     files: ['src/turn/**/*.ts', 'src/server/**/*.ts', 'src/stats/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['@opentelemetry/*'], message: 'Protocol code never imports OpenTelemetry (STYLE.md 6).' },
+        { group: ['@opentelemetry/*'], message: 'Protocol code never imports OpenTelemetry (docs/style.md 6).' },
       ] }],
     },
   },

@@ -1,6 +1,6 @@
 import type { IntegrityKey } from '../stun/integrity.ts';
 
-// The narrow interface the TURN core asks for credentials through (STYLE.md 6): user, realm -> key | reject.
+// The narrow interface the TURN core asks for credentials through (docs/style.md 6): user, realm -> key | reject.
 
 export interface Credential {
   /** The long-term key, RFC 8489 §9.2.2 (a KeyObject: Node re-imports raw key bytes on every HMAC). */

@@ -69,7 +69,7 @@ const NAT64 = parsePrefix('64:ff9b::/96')!;
 const SIX_TO_FOUR = parsePrefix('2002::/16')!;
 
 /**
- * spec/config.md: "after normalising IPv4-mapped, IPv4-compatible, 6to4 and NAT64 IPv6 forms to IPv4".
+ * docs/config.md: "after normalising IPv4-mapped, IPv4-compatible, 6to4 and NAT64 IPv6 forms to IPv4".
  * Returns the bytes of the IPv4 address (mapped form) a peer address really reaches, or the input.
  */
 export function normalisePeer(b: Uint8Array): Uint8Array {

@@ -1,4 +1,4 @@
-// Which peers a listener may relay to (spec/config.md, "Peer admission"): the first cluster, in route
+// Which peers a listener may relay to (docs/config.md, "Peer admission"): the first cluster, in route
 // order, with an endpoint containing the normalised peer address names the flow. Decided once per
 // permission and channel, then cached on it, so the data path only reads a field.
 import type { ClusterStats } from '../stats/cluster-stats.ts';

@@ -1,5 +1,5 @@
 // The stunnerd config, API v1, after validation: every field present, normalised, frozen.
-// Field names follow the file format (spec/config.md) so error paths and printed configs match what users wrote.
+// Field names follow the file format (docs/config.md) so error paths and printed configs match what users wrote.
 
 export const LISTENER_PROTOCOLS = ['TURN-UDP', 'TURN-TCP', 'TURN-TLS', 'TURN-DTLS'] as const;
 export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];

@@ -2,9 +2,9 @@
 // data connection. Lossless, so backpressure pauses the reading side instead of dropping: memory per pair is
 // bounded by the sockets' high-water marks.
 //
-// Counting (spec/metrics.md has no frames here): every chunk read from one side and written to the other is
-// one packet, its length the bytes, on the listener (rx from the client, tx to it) and on the peer's cluster
-// (tx to the peer, rx from it).
+// Counting (docs/metrics.md, "Connection statistics"): there are no frames here, so every chunk read from one
+// side and written to the other is one packet, its length the bytes, on the listener (rx from the client, tx
+// to it) and on the peer's cluster (tx to the peer, rx from it).
 import type { Socket } from 'node:net';
 import type { PeerFlow } from '../turn/tcp-relay.ts';
 import type { StreamClientLink } from './stream-link.ts';

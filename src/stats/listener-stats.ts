@@ -1,5 +1,5 @@
 // Plain counters for one listener. The data path increments fields directly; telemetry reads them at
-// collection time (spec/metrics.md: no OpenTelemetry call per packet).
+// collection time (docs/metrics.md: no OpenTelemetry call per packet).
 import { Histogram, ALLOCATION_DURATION_BUCKETS } from './histogram.ts';
 import { TrafficCounters } from './traffic-counters.ts';
 

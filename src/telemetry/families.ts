@@ -1,4 +1,4 @@
-// The gateway metric families of spec/metrics.md: exact names, help text and OTLP units.
+// The gateway metric families of docs/metrics.md: exact names, help text and OTLP units.
 // Names already carry the Prometheus suffixes (`_total`, `_seconds`, `_bytes`) and units are either curly-brace
 // annotations or units whose Prometheus word is already in the name, so that the Prometheus exposition, the OTLP
 // name and a backend's OTLP->Prometheus translation (VictoriaMetrics -opentelemetry.usePrometheusNaming, Mimir,

@@ -1,6 +1,6 @@
 // Label sets of the gateway metrics, built once per stats object and reused by every collection, so a scrape
 // allocates data points but not 10,000s of identical attribute objects. Key order is the label order of the
-// exposition (spec/metrics.md table order).
+// exposition (docs/metrics.md table order).
 import type { Attributes } from '@opentelemetry/api';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import { DROP_REASONS, splitRequestKey } from '../stats/listener-stats.ts';

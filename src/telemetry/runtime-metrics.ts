@@ -1,4 +1,4 @@
-// Runtime metrics (spec/metrics.md): Node counterparts of the Go collector metrics, under the names prom-client
+// Runtime metrics (docs/metrics.md): Node counterparts of the Go collector metrics, under the names prom-client
 // users know. Registered as SDK instruments on the one MeterProvider; every series here has a fixed, small label set.
 import { monitorEventLoopDelay, PerformanceObserver, constants, type ELDHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';

@@ -1,6 +1,6 @@
 // One peer data connection of a TCP allocation (RFC 6062 §2): from the Connect request or the peer's incoming
 // connection, through the wait for ConnectionBind, to the end. It is an upstream (cluster) connection while
-// its TCP connection exists (spec/metrics.md).
+// its TCP connection exists (docs/metrics.md).
 import type { Admission } from '../cluster/peer-admission.ts';
 import type { ClusterStats } from '../stats/cluster-stats.ts';
 import type { Allocation } from './allocation.ts';
@@ -42,7 +42,7 @@ export class PeerDataConnection implements PeerFlow {
 
   /**
    * After a reconfiguration: the peer's cluster may have changed (counting moves with it) or the peer may no
-   * longer be admitted, in which case the connection closes at once (spec/config.md, "Reconfiguration").
+   * longer be admitted, in which case the connection closes at once (docs/config.md, "Reconfiguration").
    */
   readmit(next: Admission | undefined): void {
     if (next === undefined || this.peerPort < next.minPort || this.peerPort > next.maxPort) {

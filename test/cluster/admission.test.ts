@@ -1,4 +1,4 @@
-// Peer admission (spec/config.md "Peer admission"): the first cluster in route order whose endpoint contains
+// Peer admission (docs/config.md "Peer admission"): the first cluster in route order whose endpoint contains
 // the normalised peer names the flow; unspecified, multicast, broadcast and link-local peers are refused
 // unless a cluster names them as specifically; STRICT_DNS clusters admit what their names resolved to.
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 // CIDR prefixes on 128 bits (IPv4 as IPv4-mapped) and the normalisation of IPv6 forms that embed an IPv4
-// address (spec/config.md, "Peer admission").
+// address (docs/config.md, "Peer admission").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToIp, ipToBytes, normalisePeer, parsePrefix, prefixContains } from '../../src/cluster/ip-prefix.ts';

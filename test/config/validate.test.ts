@@ -64,7 +64,7 @@ describe('validateConfig: defaults', () => {
     }
   });
 
-  it('accepts the spec example verbatim', () => {
+  it('accepts a config like the docs/config.md example without a warning', () => {
     const { config, warnings } = checkConfig({
       version: 'v1',
       admin: { name: 'default-stunnerd', loglevel: 'all:INFO', metrics_endpoint: '', healthcheck_endpoint: 'http://:8086', user_quota: 0 },

@@ -1,5 +1,5 @@
 // `promtool check metrics` reports nothing on scrapes of the stunnerd process taken while turnutils_uclient relays
-// through it (spec/metrics.md, "Rules for the exposition"): plain and gzip-encoded, runtime families included.
+// through it (docs/metrics.md, "Rules for the exposition"): plain and gzip-encoded, runtime families included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from '../telemetry/helpers/http.ts';

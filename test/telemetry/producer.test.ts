@@ -23,7 +23,7 @@ function values(m: MetricData | undefined): Record<string, unknown> {
   return Object.fromEntries(m.dataPoints.map((p) => [Object.values(p.attributes).join('|'), p.value]));
 }
 
-test('producer: every gateway family of the spec, with its kind', async () => {
+test('producer: every gateway family of docs/metrics.md, with its kind', async () => {
   const metrics = await collect(new RegistryMetricProducer({ registry: knownRegistry(), resource, version: '1.2.3' }));
   const kinds = Object.fromEntries([...metrics].map(([name, m]) =>
     [name, m.dataPointType === DataPointType.SUM ? (m.isMonotonic ? 'counter' : 'updown') : DataPointType[m.dataPointType]]));

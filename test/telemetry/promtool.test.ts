@@ -1,4 +1,4 @@
-// `promtool check metrics` reports nothing on a scrape taken while the counters move (spec/metrics.md).
+// `promtool check metrics` reports nothing on a scrape taken while the counters move (docs/metrics.md).
 // promtool is a real dependency of this test: if it is missing the test fails with the install command.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

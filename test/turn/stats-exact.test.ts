@@ -1,4 +1,4 @@
-// Exact connection statistics (spec/metrics.md) through a real gateway on loopback: every datagram the client
+// Exact connection statistics (docs/metrics.md) through a real gateway on loopback: every datagram the client
 // sent or received is captured at its transport, and the listener counters must equal those sums; the
 // cluster counters must equal the relayed payloads exactly.
 import { test } from 'node:test';

@@ -82,7 +82,7 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     this.#idleTimeoutMs = checkedInteger(options, 'idleTimeoutMs', 100, 86_400_000);
     this.mtu = checkedInteger(options, 'mtu', 576, 65_507);
     this.#cookies = new CookieJar(this.now);
-    // One coarse timer for every deadline (STYLE.md 5), fine enough for the shortest one.
+    // One coarse timer for every deadline (docs/style.md 5), fine enough for the shortest one.
     const tick = Math.min(1000, Math.max(25, Math.floor(Math.min(this.#handshakeTimeoutMs, this.#idleTimeoutMs) / 4)));
     this.#sweepTimer = setInterval(() => this.#sweep(), tick);
     this.#sweepTimer.unref();

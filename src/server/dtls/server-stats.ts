@@ -1,4 +1,4 @@
-// Plain counters of one DTLS server, read at collection time (STYLE.md 6: no telemetry calls here).
+// Plain counters of one DTLS server, read at collection time (docs/style.md 6: no telemetry calls here).
 
 export class DtlsServerStats {
   /** HelloVerifyRequests sent: one per ClientHello without a valid cookie. No state is kept for them. */

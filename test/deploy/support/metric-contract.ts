@@ -1,4 +1,4 @@
-// The metric names of the metrics contract (spec/metrics.md), as a Prometheus scrape shows them. Dashboards, alerts
+// The metric names of the metrics contract (docs/metrics.md), as a Prometheus scrape shows them. Dashboards, alerts
 // and recording rules may use these names only: anything else is a series no stunnerd ever exports.
 
 const COUNTERS_AND_GAUGES = [

@@ -1,5 +1,5 @@
 // CreatePermission on the pure core, RFC 8656 §9.2, and the gateway's peer admission policy behind it
-// (spec/config.md "Peer admission"): 437, 400, 443, 403 and 508, and which cluster a permission counts in.
+// (docs/config.md "Peer admission"): 437, 400, 443, 403 and 508, and which cluster a permission counts in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Method } from '../../../src/stun/constants.ts';
