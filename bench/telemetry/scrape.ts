@@ -1,4 +1,4 @@
-// Scrape and push cost at 100 listeners x 100 clusters (10,000 listener/cluster pairs, ~62,000 samples).
+// Scrape and push cost at 100 listeners x 100 clusters (10,000 listener/cluster pairs).
 // Prints scrape latency p50/p99 and the worst event-loop stall of the serving process while scrapes (or a push)
 // run, for this project's path and, as the baseline in the same run, the exporter-prometheus request handler.
 // The scraper and the OTLP receiver run in a child process at nice 19, so their work neither counts as a stall

@@ -8,7 +8,8 @@ export type PasswordAlgorithmName = 'md5' | 'sha256';
 
 /**
  * An HMAC key: raw bytes, or the same bytes as a KeyObject (crypto.createSecretKey). Cache keys as KeyObjects:
- * Node imports raw key bytes anew for every HMAC, which costs several times the HMAC itself (bench/codec).
+ * Node imports raw key bytes anew for every HMAC, a cost a KeyObject pays once (README "Performance" has the
+ * codec benchmark's figures).
  */
 export type IntegrityKey = Uint8Array | KeyObject;
 

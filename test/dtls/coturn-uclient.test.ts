@@ -18,9 +18,9 @@ function hasUclient(): boolean {
   }
 }
 
-const skip = !hasOpenssl() ? 'the openssl CLI is not installed' : !hasUclient() ? 'coturn (turnutils_uclient) is not installed' : false;
+const missingTool = !hasOpenssl() ? 'the openssl CLI is not installed' : !hasUclient() ? 'coturn (turnutils_uclient) is not installed' : false;
 // A missing tool fails the run (CI installs it); it is never a silent skip.
-if (skip) throw new Error(`required tool missing: ${skip}`);
+if (missingTool) throw new Error(`required tool missing: ${missingTool}`);
 const STUN_MAGIC_COOKIE = 0x2112a442;
 
 describe('turnutils_uclient -S', () => {

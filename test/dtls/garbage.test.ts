@@ -21,9 +21,9 @@ import {
 } from './helpers.ts';
 import type { CertPair } from './helpers.ts';
 
-const skip = hasOpenssl() ? false : 'the openssl CLI is not installed (it makes the test certificates)';
+const missingTool = hasOpenssl() ? false : 'the openssl CLI is not installed (it makes the test certificates)';
 // A missing tool fails the run (CI installs it); it is never a silent skip.
-if (skip) throw new Error(`required tool missing: ${skip}`);
+if (missingTool) throw new Error(`required tool missing: ${missingTool}`);
 
 /** A deterministic byte source, so a failure can be replayed. */
 function prng(seed: number): (n: number) => Buffer {

@@ -13,9 +13,9 @@ import type { DtlsAssociation } from '../../src/server/dtls/dtls-server.ts';
 import { boundSocket, buildClientHello, connectWeriftClient, eventually, hasOpenssl, makeCert, passCookieExchange, sleep } from './helpers.ts';
 import type { CertPair } from './helpers.ts';
 
-const skip = hasOpenssl() ? false : 'the openssl CLI is not installed (it makes the test certificates)';
+const missingTool = hasOpenssl() ? false : 'the openssl CLI is not installed (it makes the test certificates)';
 // A missing tool fails the run (CI installs it); it is never a silent skip.
-if (skip) throw new Error(`required tool missing: ${skip}`);
+if (missingTool) throw new Error(`required tool missing: ${missingTool}`);
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -12,9 +12,9 @@ import type { DtlsAssociation } from '../../src/server/dtls/dtls-server.ts';
 import { boundSocket, eventually, hasOpenssl, makeCert, makeChain, sleep } from './helpers.ts';
 import type { CertPair } from './helpers.ts';
 
-const skip = hasOpenssl() ? false : 'the openssl CLI is not installed';
+const missingTool = hasOpenssl() ? false : 'the openssl CLI is not installed';
 // A missing tool fails the run (CI installs it); it is never a silent skip.
-if (skip) throw new Error(`required tool missing: ${skip}`);
+if (missingTool) throw new Error(`required tool missing: ${missingTool}`);
 
 /** An `openssl s_client` whose stdout and stderr are collected as text. */
 class OpensslClient {
