@@ -246,7 +246,8 @@ export class Gateway {
   #reconcileListener(running: ListenerRuntime, l: ListenerConfig, fields: readonly string[]): void {
     if (fields.includes('cert') || fields.includes('key')) running.updateCredentials?.(l.cert, l.key);
     if (fields.includes('min_relay_port') || fields.includes('max_relay_port')) {
-      running.relays.setPortRange?.(l.min_relay_port, l.max_relay_port);
+      running.relays.setPortRange(l.min_relay_port, l.max_relay_port);
+      running.tcpRelays?.setPortRange(l.min_relay_port, l.max_relay_port);
     }
     running.config = l;
     running.admission = this.#admission(l);

@@ -9,7 +9,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { TransportAddress } from '../stun/address.ts';
 import type { TcpPeerConnection, TcpRelay, TcpRelayAllocator, TcpRelayResult } from '../turn/tcp-relay.ts';
-import { PortPool } from './port-pool.ts';
+import { RelayPortPool } from './port-pool.ts';
 import type { RelayAddressPlan } from './relay-address.ts';
 import { NetTcpPeerConnection } from './tcp-peer.ts';
 
@@ -32,11 +32,11 @@ export class NetTcpRelay implements TcpRelay {
   onPeerConnection: (connection: TcpPeerConnection) => void = (c) => c.close();
   readonly #server: Server;
   readonly #bindAddress: string;
-  readonly #release: () => void;
+  readonly #release: (relay: NetTcpRelay) => void;
   readonly #connecting = new Set<Socket>();
   #closed = false;
 
-  constructor(server: Server, address: TransportAddress, bindAddress: string, release: () => void) {
+  constructor(server: Server, address: TransportAddress, bindAddress: string, release: (relay: NetTcpRelay) => void) {
     this.#server = server;
     this.address = address;
     this.#bindAddress = bindAddress;
@@ -77,34 +77,47 @@ export class NetTcpRelay implements TcpRelay {
     for (const s of this.#connecting) s.destroy();
     this.#connecting.clear();
     this.#server.close();
-    this.#release();
+    this.#release(this);
   }
 }
 
 export class NetTcpRelayAllocator implements TcpRelayAllocator {
   readonly families: ReadonlySet<4 | 6>;
   readonly #opts: TcpRelayOptions;
-  readonly #ports = new Map<4 | 6, PortPool>();
+  readonly #ports: RelayPortPool;
+  /** Every relay listening now: close() closes what allocations left behind. */
+  readonly #open = new Set<NetTcpRelay>();
+  #closed = false;
 
   constructor(opts: TcpRelayOptions) {
     this.#opts = opts;
+    this.#ports = new RelayPortPool(opts.minPort, opts.maxPort);
     this.families = new Set(opts.plan.bind.keys());
-    for (const f of this.families) this.#ports.set(f, new PortPool(opts.minPort, opts.maxPort));
   }
 
   async allocate(family: 4 | 6): Promise<TcpRelayResult> {
-    const pool = this.#ports.get(family);
-    if (pool === undefined) return { ok: false, code: 440 };
-    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-      const port = pool.pick();
+    if (!this.families.has(family)) return { ok: false, code: 440 };
+    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS && !this.#closed; attempt++) {
+      const port = this.#ports.pick(family);
       if (port === undefined) return { ok: false, code: 508 };
-      const relay = await this.#bind(family, port, pool);
+      const relay = await this.#bind(family, port);
       if (relay !== undefined) return { ok: true, relay };
     }
     return { ok: false, code: 508 };
   }
 
-  #bind(family: 4 | 6, port: number, pool: PortPool): Promise<NetTcpRelay | undefined> {
+  setPortRange(minPort: number, maxPort: number): void {
+    this.#ports.setRange(minPort, maxPort);
+  }
+
+  /** Listener shutdown: closes every relay still listening (and its pending connects); allocate answers 508
+   *  from now on. */
+  close(): void {
+    this.#closed = true;
+    for (const relay of [...this.#open]) relay.close();
+  }
+
+  #bind(family: 4 | 6, port: number): Promise<NetTcpRelay | undefined> {
     const bindAddress = this.#opts.plan.bind.get(family)!;
     const advertised = this.#opts.plan.advertise.get(family)!;
     // pauseOnConnect: an accepted peer connection reads nothing until it is bound (RFC 6062 §5.3).
@@ -118,12 +131,23 @@ export class NetTcpRelayAllocator implements TcpRelayAllocator {
       server.once('error', fail);
       server.listen({ port, host: bindAddress, ipv6Only: family === 6, exclusive: true }, () => {
         server.off('error', fail);
+        // Closed while binding: nobody will close this server.
+        if (this.#closed) {
+          fail();
+          return;
+        }
         server.on('error', this.#opts.onError);
         const bound = (server.address() as { port: number }).port;
-        pool.take(bound);
-        resolve(new NetTcpRelay(server, { family, address: advertised, port: bound }, bindAddress,
-          () => pool.release(bound)));
+        this.#ports.take(family, bound);
+        const relay = new NetTcpRelay(server, { family, address: advertised, port: bound }, bindAddress, this.#release);
+        this.#open.add(relay);
+        resolve(relay);
       });
     });
   }
+
+  readonly #release = (relay: NetTcpRelay): void => {
+    this.#open.delete(relay);
+    this.#ports.release(relay.address.family, relay.address.port);
+  };
 }

@@ -1,10 +1,11 @@
 // Relay sockets for UDP allocations: one dgram socket per relayed transport address, bound inside the
 // listener's relay port range when it has one (RFC 8656 §7.2 steps 6-7 for EVEN-PORT and reservations).
 import { createSocket, type Socket } from 'node:dgram';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { TransportAddress } from '../stun/address.ts';
 import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../turn/relay.ts';
 import { RESERVATION_LIFETIME_S } from '../turn/timers.ts';
+import { RelayPortPool } from './port-pool.ts';
 import type { RelayAddressPlan } from './relay-address.ts';
 
 /** How many ports are tried before answering 508. */
@@ -14,9 +15,10 @@ export class UdpRelaySocket implements RelaySocket {
   readonly address: TransportAddress;
   readonly socket: Socket;
   onPeerDatagram: (data: Buffer, address: string, port: number) => void = () => {};
-  readonly #release: (port: number) => void;
+  readonly #release: (relay: UdpRelaySocket) => void;
+  #closed = false;
 
-  constructor(socket: Socket, address: TransportAddress, release: (port: number) => void) {
+  constructor(socket: Socket, address: TransportAddress, release: (relay: UdpRelaySocket) => void) {
     this.socket = socket;
     this.address = address;
     this.#release = release;
@@ -24,16 +26,14 @@ export class UdpRelaySocket implements RelaySocket {
   }
 
   send(data: Uint8Array, port: number, address: string): void {
-    this.socket.send(data, port, address);
+    if (!this.#closed) this.socket.send(data, port, address);
   }
-
-  #closed = false;
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.onPeerDatagram = () => {};
-    this.#release(this.address.port);
+    this.#release(this);
     try {
       this.socket.close();
     } catch {
@@ -54,30 +54,27 @@ export interface UdpRelayOptions {
 export class UdpRelayAllocator implements RelayAllocator {
   readonly families: ReadonlySet<4 | 6>;
   readonly #opts: UdpRelayOptions;
-  #minPort: number;
-  #maxPort: number;
-  /** Ports of our relays (and reservations) per family, so a full range is known without binding. */
-  readonly #inUse = new Map<4 | 6, Set<number>>([[4, new Set()], [6, new Set()]]);
+  readonly #ports: RelayPortPool;
+  /** Every relay socket bound and not closed yet, reserved ones included: close() closes what is left. */
+  readonly #open = new Set<UdpRelaySocket>();
   readonly #reservations = new Map<string, { socket: UdpRelaySocket; timer: NodeJS.Timeout }>();
+  #closed = false;
 
   constructor(opts: UdpRelayOptions) {
     this.#opts = opts;
-    this.#minPort = opts.minPort;
-    this.#maxPort = opts.maxPort;
+    this.#ports = new RelayPortPool(opts.minPort, opts.maxPort);
     this.families = new Set(opts.plan.bind.keys());
-  }
-
-  get #ranged(): boolean {
-    return this.#minPort > 0 && !(this.#minPort <= 1024 && this.#maxPort >= 65535);
   }
 
   async allocate(req: RelayRequest): Promise<RelayResult> {
     if (!this.families.has(req.family)) return { ok: false, code: 440 };
-    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-      const port = this.#pickPort(req.family, req.evenPort, req.reserveNext);
+    const kind = req.reserveNext ? 'pair' : req.evenPort ? 'even' : 'any';
+    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS && !this.#closed; attempt++) {
+      const port = this.#ports.pick(req.family, kind);
       if (port === undefined) return { ok: false, code: 508 };
       const socket = await this.#bind(req.family, port);
       if (socket === undefined) continue;
+      // Without a range the kernel picked the port: it may be odd.
       if (req.evenPort && socket.address.port % 2 !== 0) {
         socket.close();
         continue;
@@ -102,8 +99,7 @@ export class UdpRelayAllocator implements RelayAllocator {
   }
 
   setPortRange(minPort: number, maxPort: number): void {
-    this.#minPort = minPort;
-    this.#maxPort = maxPort;
+    this.#ports.setRange(minPort, maxPort);
   }
 
   async claim(token: Uint8Array): Promise<RelaySocket | undefined> {
@@ -115,32 +111,13 @@ export class UdpRelayAllocator implements RelayAllocator {
     return r.socket;
   }
 
-  /** Closes reserved sockets (listener shutdown). */
+  /** Listener shutdown: closes the reserved ports (and their timers) and every relay still open; allocate
+   *  answers 508 from now on. */
   close(): void {
-    for (const r of this.#reservations.values()) {
-      clearTimeout(r.timer);
-      r.socket.close();
-    }
+    this.#closed = true;
+    for (const r of this.#reservations.values()) clearTimeout(r.timer);
     this.#reservations.clear();
-  }
-
-  #pickPort(family: 4 | 6, even: boolean, pair: boolean): number | undefined {
-    if (!this.#ranged) return 0;
-    const minPort = this.#minPort;
-    const maxPort = this.#maxPort;
-    const used = this.#inUse.get(family)!;
-    const size = maxPort - minPort + 1;
-    if (used.size >= size) return undefined;
-    // Random start, then linear probe: O(1) while the range is sparse, bounded when it is dense.
-    const start = randomInt(size);
-    for (let i = 0; i < size; i++) {
-      const port = minPort + ((start + i) % size);
-      if (used.has(port)) continue;
-      if (even && port % 2 !== 0) continue;
-      if (pair && (port + 1 > maxPort || used.has(port + 1))) continue;
-      return port;
-    }
-    return undefined;
+    for (const socket of [...this.#open]) socket.close();
   }
 
   #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | undefined> {
@@ -155,12 +132,24 @@ export class UdpRelayAllocator implements RelayAllocator {
       s.once('error', fail);
       s.bind(port, bindAddress, () => {
         s.off('error', fail);
+        // Closed while binding: nobody will close this socket.
+        if (this.#closed) {
+          s.close();
+          resolve(undefined);
+          return;
+        }
         s.on('error', this.#opts.onError);
         const bound = s.address().port;
-        const used = this.#inUse.get(family)!;
-        used.add(bound);
-        resolve(new UdpRelaySocket(s, { family, address: advertised, port: bound }, (p) => used.delete(p)));
+        this.#ports.take(family, bound);
+        const relay = new UdpRelaySocket(s, { family, address: advertised, port: bound }, this.#release);
+        this.#open.add(relay);
+        resolve(relay);
       });
     });
   }
+
+  readonly #release = (relay: UdpRelaySocket): void => {
+    this.#open.delete(relay);
+    this.#ports.release(relay.address.family, relay.address.port);
+  };
 }

@@ -30,5 +30,7 @@ export interface RelayAllocator {
   /** Claims the port a RESERVATION-TOKEN holds; undefined if unknown or expired. */
   claim(token: Uint8Array): Promise<RelaySocket | undefined>;
   /** Applies a new relay port range to allocations made from now on (existing relays keep their ports). */
-  setPortRange?(minPort: number, maxPort: number): void;
+  setPortRange(minPort: number, maxPort: number): void;
+  /** The listener closes: reserved ports and relays still open are closed, and allocate answers 508. */
+  close(): void;
 }

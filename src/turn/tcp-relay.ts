@@ -43,4 +43,8 @@ export type TcpRelayResult =
 export interface TcpRelayAllocator {
   readonly families: ReadonlySet<4 | 6>;
   allocate(family: 4 | 6): Promise<TcpRelayResult>;
+  /** Applies a new relay port range to allocations made from now on (existing relays keep their ports). */
+  setPortRange(minPort: number, maxPort: number): void;
+  /** The listener closes: relays still listening are closed, and allocate answers 508. */
+  close(): void;
 }

@@ -125,6 +125,13 @@ export class MemoryRelayAllocator implements RelayAllocator {
     return socket;
   }
 
+  setPortRange(): void {}
+
+  close(): void {
+    for (const s of this.sockets) s.close();
+    this.#reservations.clear();
+  }
+
   /** The open relay socket at `port`, if any. */
   at(port: number): MemoryRelaySocket | undefined {
     return this.sockets.find((s) => s.address.port === port && !s.closed);
@@ -269,6 +276,12 @@ export class MemoryTcpRelayAllocator implements TcpRelayAllocator {
     const relay = new MemoryTcpRelay({ family, address: MemoryRelayAllocator.ADDRESS[family], port: this.#nextPort++ });
     this.relays.push(relay);
     return { ok: true, relay };
+  }
+
+  setPortRange(): void {}
+
+  close(): void {
+    for (const r of this.relays) r.close();
   }
 }
 
