@@ -18,7 +18,7 @@ export interface DtlsListenerOptions {
   readonly config: ListenerConfig;
   readonly stats: ListenerStats;
   readonly server: TurnServer;
-  readonly relays: RelayAllocator & { close(): void };
+  readonly relays: RelayAllocator;
   admission: PeerAdmission;
   readonly onError: (err: Error) => void;
   readonly limits?: StreamLimits;
@@ -27,7 +27,7 @@ export interface DtlsListenerOptions {
 export class DtlsListener implements ListenerRuntime {
   readonly name: string;
   readonly stats: ListenerStats;
-  readonly relays: RelayAllocator & { close(): void };
+  readonly relays: RelayAllocator;
   readonly limits: StreamLimits;
   admission: PeerAdmission;
   config: ListenerConfig;

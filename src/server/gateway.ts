@@ -12,11 +12,11 @@ import { RateLimitedLog, type Logger, type LoggerFactory } from '../log/logger.t
 import { StatsRegistry } from '../stats/registry.ts';
 import { TurnServer, type TurnLimits } from '../turn/turn-server.ts';
 import { SWEEP_INTERVAL_MS } from '../turn/timers.ts';
+import { GatewayError } from './gateway-error.ts';
+import { createListener } from './listener-factory.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
-import { planRelayAddresses } from './relay-address.ts';
-import { createTransportListener } from './transport-listeners.ts';
-import { UdpListener } from './udp-listener.ts';
-import { UdpRelayAllocator } from './udp-relay.ts';
+
+export { GatewayError };
 
 export type Resolver = (host: string) => Promise<string[]>;
 
@@ -27,14 +27,6 @@ export interface GatewayOptions {
   readonly resolver?: Resolver;
   /** How often STRICT_DNS clusters are re-resolved (default DNS_REFRESH_INTERVAL_MS). */
   readonly dnsRefreshMs?: number;
-}
-
-export class GatewayError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
@@ -122,28 +114,9 @@ export class Gateway {
     // Keyed by error code: messages carry peer addresses, which would give every peer its own budget.
     const onError = (err: NodeJS.ErrnoException) => this.#errors.warn(log, `${l.name}:${err.code ?? err.message}`, 'socket error',
       { listener: l.name, error: err.message });
-    let listener: ListenerRuntime;
-    switch (l.protocol) {
-      case 'TURN-UDP': {
-        const relays = new UdpRelayAllocator({
-          plan: planRelayAddresses(l.address), minPort: l.min_relay_port, maxPort: l.max_relay_port, onError,
-        });
-        listener = new UdpListener({
-          config: l, stats: this.registry.listener(l.name), server: this.server, relays,
-          admission: this.#admission(l), onError,
-        });
-        break;
-      }
-      case 'TURN-TCP':
-      case 'TURN-TLS':
-      case 'TURN-DTLS':
-        listener = createTransportListener(l, {
-          stats: this.registry.listener(l.name), server: this.server, admission: this.#admission(l), onError,
-        });
-        break;
-      default:
-        throw new GatewayError('ERR_LISTENER_PROTOCOL', `listener ${l.name}: protocol ${l.protocol} is not supported yet`);
-    }
+    const listener = createListener(l, {
+      stats: this.registry.listener(l.name), server: this.server, admission: this.#admission(l), onError,
+    });
     try {
       await listener.listen();
     } catch (err) {

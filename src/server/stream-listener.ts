@@ -19,7 +19,7 @@ export interface StreamListenerOptions {
   readonly config: ListenerConfig;
   readonly stats: ListenerStats;
   readonly server: TurnServer;
-  readonly relays: RelayAllocator & { close(): void };
+  readonly relays: RelayAllocator;
   /** RFC 6062 TCP relays; allocations use them when the listener routes to a TCP cluster. */
   readonly tcpRelays?: TcpRelayAllocator;
   admission: PeerAdmission;
@@ -30,7 +30,7 @@ export interface StreamListenerOptions {
 export class StreamListener implements ListenerRuntime, StreamLinkHost {
   readonly name: string;
   readonly stats: ListenerStats;
-  readonly relays: RelayAllocator & { close(): void };
+  readonly relays: RelayAllocator;
   readonly tcpRelays: TcpRelayAllocator | undefined;
   readonly limits: StreamLimits;
   admission: PeerAdmission;
@@ -146,6 +146,7 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
   close(): Promise<void> {
     clearInterval(this.#sweepTimer);
     this.relays.close();
+    this.tcpRelays?.close();
     return new Promise((resolve) => {
       this.#net.close(() => resolve());
       for (const link of this.#links) link.socket.destroy();

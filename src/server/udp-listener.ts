@@ -6,11 +6,11 @@ import type { ListenerConfig } from '../config/types.ts';
 import type { PeerAdmission } from '../cluster/peer-admission.ts';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from '../turn/allocation.ts';
-import type { ListenerContext } from '../turn/listener-context.ts';
 import type { TurnServer } from '../turn/turn-server.ts';
 import type { RelayAllocator } from '../turn/relay.ts';
-import { UdpClientLink } from './udp-link.ts';
 import { takeClientDatagram } from './client-datagram.ts';
+import type { ListenerRuntime } from './listener-runtime.ts';
+import { UdpClientLink } from './udp-link.ts';
 
 /** Kernel socket buffers for the shared listener socket: bursts from many clients land here. */
 const SOCKET_BUFFER_BYTES = 4 << 20;
@@ -24,7 +24,7 @@ export interface UdpListenerOptions {
   readonly onError: (err: Error) => void;
 }
 
-export class UdpListener implements ListenerContext {
+export class UdpListener implements ListenerRuntime {
   readonly name: string;
   readonly stats: ListenerStats;
   readonly relays: RelayAllocator;
@@ -119,7 +119,9 @@ export class UdpListener implements ListenerContext {
     if (this.#connected.delete(a)) this.stats.connectionClosed();
   }
 
+  /** Closes the socket and the relay allocator (reserved ports and relays still open). */
   close(): Promise<void> {
+    this.relays.close();
     return new Promise((resolve) => {
       try {
         this.#socket.close(() => resolve());

@@ -1,5 +1,5 @@
-// One TURN-TCP, TURN-TLS or TURN-DTLS listener with its own TURN core on loopback, built as the gateway builds
-// it but with chosen limits (the gateway uses the defaults), for tests of timeouts, caps and backpressure.
+// One listener of any protocol with its own TURN core on loopback, built as the gateway builds it but with chosen
+// limits (the gateway uses the defaults), for tests of timeouts, caps, backpressure and closing.
 import { authenticatorFromConfig } from '../../src/auth/from-config.ts';
 import { Cluster } from '../../src/cluster/cluster.ts';
 import { PeerAdmission } from '../../src/cluster/peer-admission.ts';
@@ -8,7 +8,7 @@ import { LoggerFactory } from '../../src/log/logger.ts';
 import { limitsOf } from '../../src/server/gateway.ts';
 import type { ListenerRuntime } from '../../src/server/listener-runtime.ts';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../../src/server/stream-limits.ts';
-import { createTransportListener } from '../../src/server/transport-listeners.ts';
+import { createListener } from '../../src/server/listener-factory.ts';
 import type { ListenerStats } from '../../src/stats/listener-stats.ts';
 import { StatsRegistry } from '../../src/stats/registry.ts';
 import { TurnServer } from '../../src/turn/turn-server.ts';
@@ -24,12 +24,15 @@ export interface TestListener {
   stop(): Promise<void>;
 }
 
+/** `more`: extra listener fields (relay port range, routes) and the clusters to route to. */
 export async function startTransportListener(protocol: ListenerProtocol, limits: Partial<StreamLimits> = {},
-  tls?: { cert: string; key: string }): Promise<TestListener> {
+  tls?: { cert: string; key: string },
+  more: { listener?: Record<string, unknown>; clusters?: Record<string, unknown>[] } = {}): Promise<TestListener> {
   // Port 0 would validate to the default 3478.
-  const port = protocol === 'TURN-DTLS' ? await freeUdpPort() : await freeTcpPort();
+  const port = protocol === 'TURN-DTLS' || protocol === 'TURN-UDP' ? await freeUdpPort() : await freeTcpPort();
   const config = testConfig({
-    listeners: [{ name: 's', protocol, address: '127.0.0.1', port, routes: ['loopback'], ...tls }],
+    listeners: [{ name: 's', protocol, address: '127.0.0.1', port, routes: ['loopback'], ...tls, ...more.listener }],
+    clusters: more.clusters,
   });
   const logs = new LoggerFactory({ levels: process.env.TEST_LOG ?? 'all:ERROR' });
   const registry = new StatsRegistry();
@@ -39,7 +42,7 @@ export async function startTransportListener(protocol: ListenerProtocol, limits:
   });
   const admission = new PeerAdmission('s', config.clusters.map((c) => new Cluster(c)),
     (c) => registry.cluster('s', c));
-  const listener = createTransportListener(config.listeners[0], {
+  const listener = createListener(config.listeners[0], {
     stats: registry.listener('s'), server, admission, onError: () => {},
     limits: { ...DEFAULT_STREAM_LIMITS, ...limits },
   });
