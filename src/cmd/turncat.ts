@@ -62,6 +62,10 @@ try {
 } catch (err) {
   fail((err as Error).message);
 }
-const stop = () => void cat.close().then(() => process.exit(0));
+// Once: under npm or a terminal the same Ctrl-C may arrive twice (from the terminal and forwarded by npm).
+let stopping: Promise<void> | undefined;
+const stop = () => {
+  stopping ??= cat.close().then(() => process.exit(0));
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
