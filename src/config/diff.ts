@@ -38,15 +38,20 @@ export interface ReconcilePlan {
   readonly changed: boolean;
 }
 
-/** A listener restarts for these; every other field is applied live. */
-const LISTENER_RESTART_FIELDS: ReadonlySet<string> = new Set(['protocol', 'address', 'port', 'cert', 'key']);
+/**
+ * A change to these needs a new socket: the listener restarts and its allocations end. Every other field is
+ * applied live, cert and key included: TURN-TLS and TURN-DTLS listeners hand new handshakes the new pair, and
+ * the other protocols have none (validation empties them).
+ */
+export const LISTENER_SOCKET_FIELDS = ['protocol', 'address', 'port'] as const;
+const RESTART_FIELDS: ReadonlySet<string> = new Set(LISTENER_SOCKET_FIELDS);
 
 export function inspectConfig(old: StunnerConfig, next: StunnerConfig): ReconcilePlan {
   const auth = inspectAuth(old, next);
   const listeners = inspectList<ListenerConfig, ListenerAction>(old.listeners, next.listeners, (fields) => {
     if (auth === 'restart-all') return { action: 'restart', fields: [...fields, 'auth.realm'] };
     if (fields.length === 0) return { action: 'none', fields };
-    return { action: fields.some((f) => LISTENER_RESTART_FIELDS.has(f)) ? 'restart' : 'reconcile', fields };
+    return { action: fields.some((f) => RESTART_FIELDS.has(f)) ? 'restart' : 'reconcile', fields };
   });
   const clusters = inspectList<ClusterConfig, ClusterAction>(old.clusters, next.clusters,
     (fields) => ({ action: fields.length === 0 ? 'none' : 'reconcile', fields }));

@@ -3,7 +3,7 @@
 // in place: unchanged listeners keep their sockets and allocations.
 import { lookup } from 'node:dns/promises';
 import type { ListenerConfig, StunnerConfig } from '../config/types.ts';
-import { inspectConfig, type ReconcilePlan } from '../config/diff.ts';
+import { LISTENER_SOCKET_FIELDS, inspectConfig, type ReconcilePlan } from '../config/diff.ts';
 import { DNS_REFRESH_INTERVAL_MS } from '../config/defaults.ts';
 import { authenticatorFromConfig } from '../auth/from-config.ts';
 import { Cluster } from '../cluster/cluster.ts';
@@ -198,7 +198,7 @@ export class Gateway {
         await this.#stopListener(change.name);
       } else if (running === undefined || change.action === 'add') {
         await this.#startListener(l);
-      } else if (change.action === 'restart' && !this.#updatableInPlace(running, change.fields)) {
+      } else if (change.action === 'restart') {
         await this.#stopListener(change.name);
         await this.#startListener(l);
       } else {
@@ -209,11 +209,6 @@ export class Gateway {
     this.registry.retain(this.#routeMap(next));
     this.generation++;
     if (plan.changed) this.#log.info('config applied', { generation: this.generation, ...summarise(plan) });
-  }
-
-  /** TLS/DTLS certificate rotation needs no restart when the listener can swap its credentials. */
-  #updatableInPlace(running: ListenerRuntime, fields: readonly string[]): boolean {
-    return running.updateCredentials !== undefined && fields.every((f) => !SOCKET_FIELDS.has(f));
   }
 
   #reconcileListener(running: ListenerRuntime, l: ListenerConfig, fields: readonly string[]): void {
@@ -246,7 +241,7 @@ export class Gateway {
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     for (const [name, running] of [...this.listeners]) {
       const l = wanted.get(name);
-      if (l === undefined || SOCKET_FIELD_LIST.some((f) => running.config[f] !== l[f])) await this.#stopListener(name);
+      if (l === undefined || LISTENER_SOCKET_FIELDS.some((f) => running.config[f] !== l[f])) await this.#stopListener(name);
     }
     for (const l of config.listeners) {
       const running = this.listeners.get(l.name);
@@ -276,10 +271,6 @@ export class Gateway {
     for (const name of [...this.listeners.keys()]) await this.#stopListener(name);
   }
 }
-
-/** A change to these needs a new socket: the listener restarts (allocations on it end). */
-const SOCKET_FIELD_LIST = ['protocol', 'address', 'port'] as const;
-const SOCKET_FIELDS: ReadonlySet<string> = new Set(SOCKET_FIELD_LIST);
 
 function summarise(plan: ReconcilePlan): Record<string, string> {
   const list = (xs: readonly { name: string; action: string }[]) =>

@@ -52,10 +52,15 @@ describe('inspectConfig: the reconfiguration table', () => {
     });
   }
 
-  it('listener cert/key: only that listener restarts', () => {
+  it('listener cert/key: live (new handshakes); a protocol change restarts', () => {
     const pair = selfSignedCertificate('turn.example.com');
     const plan = inspectConfig(base, config((c) => { c.listeners[1].cert = pair.cert; c.listeners[1].key = pair.key; }));
-    assert.deepEqual(plan.listeners, [{ name: 'udp', action: 'none', fields: [] }, { name: 'tls', action: 'restart', fields: ['cert', 'key'] }]);
+    assert.deepEqual(plan.listeners, [{ name: 'udp', action: 'none', fields: [] }, { name: 'tls', action: 'reconcile', fields: ['cert', 'key'] }]);
+    const dtls = config((c) => { c.listeners[1].protocol = 'TURN-DTLS'; });
+    const rotated = inspectConfig(dtls, config((c) => {
+      c.listeners[1].protocol = 'TURN-DTLS'; c.listeners[1].cert = pair.cert; c.listeners[1].key = pair.key;
+    }));
+    assert.deepEqual(rotated.listeners[1], { name: 'tls', action: 'reconcile', fields: ['cert', 'key'] });
     const other = inspectConfig(config((c) => { c.listeners[1].protocol = 'TURN-DTLS'; }), base);
     assert.deepEqual(other.listeners, [{ name: 'udp', action: 'none', fields: [] }, { name: 'tls', action: 'restart', fields: ['protocol'] }]);
   });

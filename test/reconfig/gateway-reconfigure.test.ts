@@ -1,13 +1,17 @@
-// Gateway.reconfigure: live changes keep allocations, socket changes restart only their listener, a peer
-// that is no longer admitted stops at once, and a config that cannot be applied is rolled back.
+// Gateway.reconfigure: live changes (certificates included) keep allocations, socket changes restart only their
+// listener, a realm change restarts every listener, a peer that is no longer admitted stops at once, and a config
+// that cannot be applied is rolled back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { connect as tlsConnect } from 'node:tls';
 import { TurnClient } from '../../src/client/turn-client.ts';
 import { PASS, USER, startGateway, testConfig } from '../helpers/gateway.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
-import { freeUdpPort } from '../helpers/process.ts';
+import { freeTcpPort, freeUdpPort } from '../helpers/process.ts';
+import { makeTestCert } from '../helpers/tls-cert.ts';
 
 const listener = (name: string, port: number, routes: string[], extra: Record<string, unknown> = {}) =>
   ({ name, protocol: 'TURN-UDP', address: '127.0.0.1', port, routes, ...extra });
@@ -112,3 +116,46 @@ test('a realm change restarts every listener (keys depend on the realm)', async 
     await gw.stop();
   }
 });
+
+test('TLS and DTLS certificate rotation is live; a realm change restarts them too', async () => {
+  const [a, b] = [makeTestCert(), makeTestCert()];
+  const [tlsPort, dtlsPort] = [await freeTcpPort(), await freeUdpPort()];
+  const listeners = (pair: { cert: string; key: string }) => [
+    { name: 'tls', protocol: 'TURN-TLS', address: '127.0.0.1', port: tlsPort, routes: ['loopback'], cert: pair.cert, key: pair.key },
+    { name: 'dtls', protocol: 'TURN-DTLS', address: '127.0.0.1', port: dtlsPort, routes: ['loopback'], cert: pair.cert, key: pair.key },
+  ];
+  const gw = await startGateway({ listeners: listeners(a) });
+  const c = await TurnClient.connect({
+    kind: 'tls', host: '127.0.0.1', port: tlsPort, username: USER, password: PASS, tls: { rejectUnauthorized: false },
+  });
+  try {
+    await c.allocate();
+    const before = [gw.listeners.get('tls'), gw.listeners.get('dtls')];
+    const plan = await gw.reconfigure(testConfig({ listeners: listeners(b) }));
+    assert.deepEqual(plan.listeners.map((l) => l.action), ['reconcile', 'reconcile']);
+    assert.deepEqual([gw.listeners.get('tls'), gw.listeners.get('dtls')], before, 'no listener restarted');
+    assert.equal(gw.server.allocations.size, 1);
+    assert.equal(await c.refresh(600), 600, 'the allocation goes on over the old connection');
+    assert.equal(await servedFingerprint(tlsPort), new X509Certificate(b.cert).fingerprint256, 'new handshakes get the new certificate');
+
+    await gw.reconfigure(testConfig({
+      listeners: listeners(b), auth: { type: 'static', realm: 'other.example', credentials: { username: USER, password: PASS } },
+    }));
+    assert.notEqual(gw.listeners.get('tls'), before[0]);
+    assert.notEqual(gw.listeners.get('dtls'), before[1]);
+    assert.equal(gw.server.allocations.size, 0);
+  } finally {
+    c.close();
+    await gw.stop();
+  }
+});
+
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerX509Certificate()!.fingerprint256);
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}
