@@ -94,7 +94,7 @@ export class UdpListener implements ListenerRuntime {
   }
 
   /**
-   * spec/metrics.md: for TURN-UDP a downstream connection is "a client 5-tuple that holds an allocation", so
+   * docs/metrics.md: for TURN-UDP a downstream connection is "a client 5-tuple that holds an allocation", so
    * it is counted once the allocation succeeds, not when a (possibly failing) Allocate is being served.
    */
   activated(a: Allocation): void {
