@@ -16,6 +16,15 @@ export interface Admission {
 export type AdmissionResult = Admission | 'forbidden' | 'malformed';
 
 /**
+ * True when `admission` still admits the peer (a reconfiguration may have withdrawn it) and `port` is inside
+ * its endpoint's port range. Called per packet: two field reads, no allocation. (Read the predicate one way:
+ * true means an Admission; false may also mean a defined one with the port outside its range.)
+ */
+export function admits(admission: Admission | undefined, port: number): admission is Admission {
+  return admission !== undefined && port >= admission.minPort && port <= admission.maxPort;
+}
+
+/**
  * Unspecified, multicast, broadcast and link-local peers (cloud metadata at 169.254.169.254 among them) are
  * refused even under 0.0.0.0/0, unless an endpoint names the range at least as specifically.
  */

@@ -6,6 +6,7 @@ import { Method, MessageClass, Attr } from '../stun/constants.ts';
 import { XorPeerAddress } from '../stun/attributes/address.ts';
 import { StunWriter } from '../stun/writer.ts';
 import type { IntegrityKey } from '../stun/integrity.ts';
+import { admits } from '../cluster/peer-admission.ts';
 import { DROP } from '../stats/listener-stats.ts';
 import type { ChannelBinding } from './channel-binding.ts';
 import type { ClientLink } from './client-link.ts';
@@ -84,7 +85,7 @@ export class Allocation {
     const admission = binding.permission.admission;
     // The port was checked at ChannelBind, but a reconfiguration may since have narrowed the endpoint's range.
     const port = binding.peerPort;
-    if (admission === undefined || port < admission.minPort || port > admission.maxPort) {
+    if (!admits(admission, port)) {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
@@ -96,7 +97,7 @@ export class Allocation {
   /** Client -> peer in a Send indication (§10.2), after the server has decoded and checked it. */
   relaySend(permission: Permission, data: Uint8Array, port: number, relay: RelaySocket): void {
     const admission = permission.admission;
-    if (admission === undefined || port < admission.minPort || port > admission.maxPort) {
+    if (!admits(admission, port)) {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
@@ -114,7 +115,7 @@ export class Allocation {
       return;
     }
     const admission = permission.admission;
-    if (admission === undefined || port < admission.minPort || port > admission.maxPort) {
+    if (!admits(admission, port)) {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }

@@ -1,7 +1,7 @@
 // One peer data connection of a TCP allocation (RFC 6062 §2): from the Connect request or the peer's incoming
 // connection, through the wait for ConnectionBind, to the end. It is an upstream (cluster) connection while
 // its TCP connection exists (docs/metrics.md).
-import type { Admission } from '../cluster/peer-admission.ts';
+import { admits, type Admission } from '../cluster/peer-admission.ts';
 import type { ClusterStats } from '../stats/cluster-stats.ts';
 import type { Allocation } from './allocation.ts';
 import type { PeerFlow, TcpPeerConnection } from './tcp-relay.ts';
@@ -45,7 +45,7 @@ export class PeerDataConnection implements PeerFlow {
    * longer be admitted, in which case the connection closes at once (docs/config.md, "Reconfiguration").
    */
   readmit(next: Admission | undefined): void {
-    if (next === undefined || this.peerPort < next.minPort || this.peerPort > next.maxPort) {
+    if (!admits(next, this.peerPort)) {
       this.close();
       return;
     }

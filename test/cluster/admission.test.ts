@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterConfig } from '../../src/config/types.ts';
 import { Cluster } from '../../src/cluster/cluster.ts';
-import { PeerAdmission, type AdmissionResult } from '../../src/cluster/peer-admission.ts';
+import { PeerAdmission, admits, type AdmissionResult } from '../../src/cluster/peer-admission.ts';
 import { StatsRegistry } from '../../src/stats/registry.ts';
 
 function cluster(name: string, endpoints: string[], type: ClusterConfig['type'] = 'STATIC',
@@ -137,4 +137,14 @@ test('STRICT_DNS addresses are normalised like peers: a NAT64 or 6to4 answer adm
     assert.equal(named(a.admit(peer)), 'svc', peer);
   }
   assert.equal(a.admit('10.0.0.10'), 'forbidden');
+});
+
+test("admits: an admission admits exactly the ports of its endpoint's :<min-max> range, none when withdrawn", () => {
+  const r = admission([cluster('media', ['10.0.0.0/8:<10000-20000>'])]).admit('10.0.0.1');
+  assert.ok(typeof r !== 'string');
+  assert.deepEqual([9999, 10000, 15000, 20000, 20001].map((port) => admits(r, port)), [false, true, true, true, false]);
+  assert.equal(admits(undefined, 15000), false, 'a reconfiguration no longer admits the peer');
+  const any = admission([cluster('media', ['10.0.0.0/8'])]).admit('10.0.0.1');
+  assert.ok(typeof any !== 'string');
+  assert.deepEqual([0, 1, 65535].map((port) => admits(any, port)), [false, true, true], 'a plain prefix: ports 1-65535');
 });

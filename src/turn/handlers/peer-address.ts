@@ -1,7 +1,7 @@
 // Shared checks of XOR-PEER-ADDRESS in CreatePermission and ChannelBind (RFC 8656 §9.2, §11.2), and for TCP
 // allocations in CreatePermission and Connect (RFC 6062 §5.2).
 import type { TransportAddress } from '../../stun/address.ts';
-import type { Admission } from '../../cluster/peer-admission.ts';
+import { admits, type Admission } from '../../cluster/peer-admission.ts';
 import type { Allocation } from '../allocation.ts';
 import type { RelaySocket } from '../relay.ts';
 import type { TcpRelay } from '../tcp-relay.ts';
@@ -22,7 +22,7 @@ export function checkPeer(allocation: Allocation, peer: TransportAddress, checkP
   if (typeof r === 'string') return { ok: false, code: 403 };
   // A channel names one peer port, which must be inside the endpoint's port range; a permission covers
   // the whole IP and the range is enforced per datagram.
-  if (checkPort && (peer.port < r.minPort || peer.port > r.maxPort)) return { ok: false, code: 403 };
+  if (checkPort && !admits(r, peer.port)) return { ok: false, code: 403 };
   return { ok: true, admission: r, relay };
 }
 
@@ -39,6 +39,6 @@ export function checkTcpPeer(allocation: Allocation, relay: TcpRelay, peer: Tran
   if (peer.family !== relay.address.family) return { ok: false, code: 443 };
   const r = allocation.listener.admission.admit(peer.address, 'TCP');
   if (typeof r === 'string') return { ok: false, code: 403 };
-  if (checkPort && (peer.port < r.minPort || peer.port > r.maxPort)) return { ok: false, code: 403 };
+  if (checkPort && !admits(r, peer.port)) return { ok: false, code: 403 };
   return { ok: true, admission: r };
 }

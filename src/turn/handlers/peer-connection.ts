@@ -3,6 +3,7 @@ import { MessageClass, Method } from '../../stun/constants.ts';
 import { XorPeerAddress } from '../../stun/attributes/address.ts';
 import { ConnectionId } from '../../stun/attributes/numeric.ts';
 import { StunWriter } from '../../stun/writer.ts';
+import { admits } from '../../cluster/peer-admission.ts';
 import { DROP } from '../../stats/listener-stats.ts';
 import type { Allocation } from '../allocation.ts';
 import type { TcpPeerConnection } from '../tcp-relay.ts';
@@ -26,7 +27,7 @@ export function acceptPeerConnection(server: TurnServer, allocation: Allocation,
   }
   // The gateway's policy: the peer's port must be in its endpoint's range, as for UDP datagrams.
   const admission = permission.admission;
-  if (admission === undefined || port < admission.minPort || port > admission.maxPort) {
+  if (!admits(admission, port)) {
     stats.drops[DROP.forbidden_peer]++;
     connection.close();
     return;
