@@ -1,6 +1,6 @@
 // What a reload has to do: compare the running config with the new one, object by object, and say
 // for each whether it can be updated in place (reconcile), must be restarted, or comes or goes
-// (as upstream stunner's inspect(old, new)). The table is spec/config.md "Reconfiguration".
+// (as upstream stunner's inspect(old, new)). The table is docs/config.md "Reconfiguration".
 
 import type { AdminConfig, ClusterConfig, ListenerConfig, StunnerConfig } from './types.ts';
 
