@@ -185,8 +185,9 @@ export class Gateway {
     const changedClusters = new Set(plan.clusters.filter((c) => c.action !== 'none').map((c) => c.name));
     this.#updateClusters(next, changedClusters);
     await this.#resolveAll();
-    this.server.realm = next.auth.realm;
-    this.server.update(authenticatorFromConfig(next.auth, this.server.clock), limitsOf(next));
+    this.server.update({
+      authenticator: authenticatorFromConfig(next.auth, this.server.clock), realm: next.auth.realm, limits: limitsOf(next),
+    });
     const nextByName = new Map(next.listeners.map((l) => [l.name, l]));
     // Removed listeners go first: a listener added by the same reload may take over a removed one's port (a rename).
     const removedFirst = [...plan.listeners.filter((c) => c.action === 'remove'),
@@ -236,8 +237,10 @@ export class Gateway {
   async #restore(config: StunnerConfig): Promise<void> {
     this.#buildClusters(config);
     await this.#resolveAll();
-    this.server.realm = config.auth.realm;
-    this.server.update(authenticatorFromConfig(config.auth, this.server.clock), limitsOf(config));
+    this.server.update({
+      authenticator: authenticatorFromConfig(config.auth, this.server.clock), realm: config.auth.realm,
+      limits: limitsOf(config),
+    });
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     for (const [name, running] of [...this.listeners]) {
       const l = wanted.get(name);

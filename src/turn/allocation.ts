@@ -1,21 +1,42 @@
 // An allocation (RFC 8656 §2.2): a relayed transport address bound to one client 5-tuple, with its
-// permissions and channel bindings. The two data-path methods live here; everything they touch is a field
-// or one Map lookup that the protocol requires (channel number, peer address).
+// permissions and channel bindings. It keeps their rules itself (handlers call its methods; its state changes
+// in no other way), and it holds the data path, where everything touched is a field or one Map lookup that
+// the protocol requires (channel number, peer address).
 import { randomFillSync } from 'node:crypto';
 import { Method, MessageClass, Attr } from '../stun/constants.ts';
+import type { TransportAddress } from '../stun/address.ts';
 import { XorPeerAddress } from '../stun/attributes/address.ts';
 import { StunWriter } from '../stun/writer.ts';
 import type { IntegrityKey } from '../stun/integrity.ts';
-import { admits } from '../cluster/peer-admission.ts';
+import { admits, type Admission } from '../cluster/peer-admission.ts';
 import { DROP } from '../stats/listener-stats.ts';
-import type { ChannelBinding } from './channel-binding.ts';
+import { ChannelBinding } from './channel-binding.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
-import type { Permission } from './permission.ts';
+import { Permission } from './permission.ts';
 import type { RelaySocket } from './relay.ts';
 import type { TcpAllocation } from './tcp-allocation.ts';
 
 export type AllocationState = 'pending' | 'active' | 'closed';
+
+/** The per-allocation limits (admin.limits), passed with each request since a reconfiguration may change them. */
+export interface AllocationLimits {
+  /** 0 = unlimited. */
+  readonly maxPermissionsPerAllocation: number;
+  readonly maxChannelsPerAllocation: number;
+}
+
+/** One peer IP of a CreatePermission request, with the admission decided for it. */
+export interface PermissionGrant {
+  readonly peer: string;
+  readonly admission: Admission;
+}
+
+/** 'capacity' is answered 508 (Insufficient Capacity). */
+export type GrantResult = 'granted' | 'capacity';
+
+/** The two conflicts are answered 400 (Bad Request), 'capacity' 508. */
+export type BindResult = 'bound' | 'number-bound-elsewhere' | 'peer-bound-elsewhere' | 'capacity';
 
 let nextId = 1;
 
@@ -27,19 +48,18 @@ export class Allocation {
   readonly userId: string;
   readonly key: IntegrityKey;
   readonly createdAt: number;
-  expiresAt: number;
-  state: AllocationState = 'pending';
-  relay4: RelaySocket | undefined;
-  relay6: RelaySocket | undefined;
-  /** Set for a TCP allocation (RFC 6062), which has no UDP relays. */
-  tcp: TcpAllocation | undefined = undefined;
-  /** By peer IP text. */
-  readonly permissions = new Map<string, Permission>();
-  /** By channel number. */
-  readonly channels = new Map<number, ChannelBinding>();
-  /** The Allocate transaction and its success response, resent on a retransmission (§7.2). */
+  /** The Allocate transaction, whose success response is resent on a retransmission (§7.2). */
   readonly allocateTransaction: string;
-  allocateResponse: Buffer | undefined;
+  #allocateResponse: Buffer | undefined = undefined;
+  #expiresAt: number;
+  #state: AllocationState = 'pending';
+  #relay4: RelaySocket | undefined = undefined;
+  #relay6: RelaySocket | undefined = undefined;
+  #tcp: TcpAllocation | undefined = undefined;
+  /** By peer IP text. */
+  readonly #permissions = new Map<string, Permission>();
+  /** By channel number. */
+  readonly #channels = new Map<number, ChannelBinding>();
   /** Transaction ids of Data indications: a random prefix and a counter, no RNG call per packet. */
   readonly #indicationTid = randomFillSync(Buffer.allocUnsafe(12));
   #indicationCount = 0;
@@ -53,18 +73,185 @@ export class Allocation {
     this.key = key;
     this.allocateTransaction = transaction;
     this.createdAt = now;
-    this.expiresAt = now + lifetimeS * 1000;
+    this.#expiresAt = now + lifetimeS * 1000;
+  }
+
+  /** 'pending' until its relayed address is bound, 'active' while it relays, then 'closed' for good. */
+  get state(): AllocationState {
+    return this.#state;
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt;
+  }
+
+  get allocateResponse(): Buffer | undefined {
+    return this.#allocateResponse;
+  }
+
+  /** Set for a TCP allocation (RFC 6062), which has no UDP relays. */
+  get tcp(): TcpAllocation | undefined {
+    return this.#tcp;
+  }
+
+  /** By peer IP text; changed only through grantPermissions, bindChannel, expire and close. */
+  get permissions(): ReadonlyMap<string, Permission> {
+    return this.#permissions;
+  }
+
+  /** By channel number; changed only through bindChannel, expire and close. */
+  get channels(): ReadonlyMap<number, ChannelBinding> {
+    return this.#channels;
   }
 
   relayFor(family: 4 | 6): RelaySocket | undefined {
-    return family === 4 ? this.relay4 : this.relay6;
+    return family === 4 ? this.#relay4 : this.#relay6;
   }
 
   get relays(): RelaySocket[] {
     const out: RelaySocket[] = [];
-    if (this.relay4 !== undefined) out.push(this.relay4);
-    if (this.relay6 !== undefined) out.push(this.relay6);
+    if (this.#relay4 !== undefined) out.push(this.#relay4);
+    if (this.#relay6 !== undefined) out.push(this.#relay6);
     return out;
+  }
+
+  /**
+   * The relayed transport address(es) are bound — UDP relays, one per family, or the relayed TCP address of an
+   * RFC 6062 allocation — and the allocation starts relaying. False if it was closed in the meantime.
+   */
+  activate(relays: readonly RelaySocket[], tcp?: TcpAllocation): boolean {
+    if (this.#state !== 'pending') return false;
+    for (const r of relays) {
+      if (r.address.family === 4) this.#relay4 = r;
+      else this.#relay6 = r;
+      r.onPeerDatagram = this.onPeerDatagram;
+    }
+    this.#tcp = tcp;
+    this.#state = 'active';
+    return true;
+  }
+
+  /** Keeps the Allocate success response for retransmissions of the Allocate request (§7.2). */
+  keepAllocateResponse(response: Buffer): void {
+    this.#allocateResponse = response;
+  }
+
+  /**
+   * §8.2: "If the 'desired lifetime' is non-zero, then the request succeeds and the allocation's time-to-expiry
+   * is set to the 'desired lifetime'." (Zero deletes the allocation: TurnServer.deleteAllocation.)
+   */
+  refresh(lifetimeS: number, now: number): void {
+    this.#expiresAt = now + lifetimeS * 1000;
+  }
+
+  /**
+   * §10.2: "the server installs or refreshes a permission for the IP address contained in each
+   * XOR-PEER-ADDRESS attribute as described in Section 9" — all of them, or none when the new ones would pass
+   * max_permissions_per_allocation.
+   */
+  grantPermissions(grants: readonly PermissionGrant[], now: number, limits: AllocationLimits): GrantResult {
+    const cap = limits.maxPermissionsPerAllocation;
+    if (cap > 0) {
+      const added = new Set<string>();
+      for (const g of grants) if (!this.#permissions.has(g.peer)) added.add(g.peer);
+      if (this.#permissions.size + added.size > cap) return 'capacity';
+    }
+    for (const g of grants) this.#grant(g.peer, g.admission, now);
+    return 'granted';
+  }
+
+  /**
+   * §12.2, the checks on the binding itself, either failing with 400: "The channel number is not currently bound
+   * to a different transport address (same transport address is OK); The transport address is not currently
+   * bound to a different channel number." A binding in its cooldown (§12) still holds both.
+   */
+  channelConflict(number: number, peer: TransportAddress): 'number-bound-elsewhere' | 'peer-bound-elsewhere' | undefined {
+    const bound = this.#channels.get(number);
+    if (bound !== undefined && (bound.peerAddress !== peer.address || bound.peerPort !== peer.port)) {
+      return 'number-bound-elsewhere';
+    }
+    const other = this.#permissions.get(peer.address)?.channelFor(peer.port);
+    if (other !== undefined && other.number !== number) return 'peer-bound-elsewhere';
+    return undefined;
+  }
+
+  /**
+   * A ChannelBind (§12.2) whose peer was admitted, `relay` being the relay of the peer's family. A UDP
+   * allocation only: a TCP allocation has no channels (RFC 6062).
+   */
+  bindChannel(number: number, peer: TransportAddress, admission: Admission, relay: RelaySocket, now: number,
+    limits: AllocationLimits): BindResult {
+    const conflict = this.channelConflict(number, peer);
+    if (conflict !== undefined) return conflict;
+    // "If the request is valid, but the server is unable to fulfill the request due to some capacity limit or
+    // similar, the server replies with a 508 (Insufficient Capacity) error." Refreshing never is.
+    const bound = this.#channels.get(number);
+    const channelCap = limits.maxChannelsPerAllocation;
+    if (bound === undefined && channelCap > 0 && this.#channels.size >= channelCap) return 'capacity';
+    const permissionCap = limits.maxPermissionsPerAllocation;
+    if (!this.#permissions.has(peer.address) && permissionCap > 0 && this.#permissions.size >= permissionCap) {
+      return 'capacity';
+    }
+    // "If the server can satisfy the request, then the server creates or refreshes the channel binding using the
+    // channel number in the CHANNEL-NUMBER attribute and the transport address in the XOR-PEER-ADDRESS
+    // attribute. The server also installs or refreshes a permission for the IP address in the
+    // XOR-PEER-ADDRESS attribute as described in Section 9."
+    const permission = this.#grant(peer.address, admission, now);
+    if (bound !== undefined) {
+      bound.refresh(now);
+    } else {
+      const binding = new ChannelBinding(number, peer.address, peer.port, permission, relay, now);
+      this.#channels.set(number, binding);
+      permission.addChannel(binding);
+    }
+    return 'bound';
+  }
+
+  #grant(peer: string, admission: Admission, now: number): Permission {
+    const existing = this.#permissions.get(peer);
+    if (existing !== undefined) {
+      existing.refresh(admission, now);
+      return existing;
+    }
+    // On a TCP allocation the permission admits peer connections, which count as upstream connections themselves.
+    const permission = new Permission(peer, admission, now, this.#tcp === undefined);
+    this.#permissions.set(peer, permission);
+    return permission;
+  }
+
+  /**
+   * Applies the lifetimes at `now` (the server's one coarse timer calls it). True if the allocation itself has
+   * expired, for the server to delete it; otherwise its channel bindings (§12) expire, then its permissions
+   * (§9), so a permission whose last channel goes is removed in the same pass.
+   */
+  expire(now: number): boolean {
+    if (this.#state !== 'active') return false;
+    if (this.#expiresAt <= now) return true;
+    for (const binding of this.#channels.values()) {
+      if (!binding.expire(now)) continue;
+      this.#channels.delete(binding.number);
+      binding.permission.removeChannel(binding);
+    }
+    for (const permission of this.#permissions.values()) {
+      if (permission.expire(now)) this.#permissions.delete(permission.peer);
+    }
+    return false;
+  }
+
+  /**
+   * Ends the allocation: its permissions close (and with them the upstream connections), its channels go, its
+   * relays stop. Returns the state it was in ('closed' if it already was, and then does nothing).
+   */
+  close(): AllocationState {
+    const was = this.#state;
+    if (was === 'closed') return was;
+    this.#state = 'closed';
+    for (const p of this.#permissions.values()) p.close();
+    this.#permissions.clear();
+    this.#channels.clear();
+    for (const r of this.relays) r.close();
+    this.#tcp?.close();
+    return was;
   }
 
   /**
@@ -77,7 +264,7 @@ export class Allocation {
       this.listener.stats.drops[DROP.malformed]++;
       return;
     }
-    const binding = this.channels.get((frame[0] << 8) | frame[1]);
+    const binding = this.#channels.get((frame[0] << 8) | frame[1]);
     if (binding === undefined || binding.expired || !binding.permission.live) {
       this.listener.stats.drops[DROP.no_permission]++;
       return;
@@ -108,7 +295,7 @@ export class Allocation {
 
   /** Peer -> client (§10.3, §12.6): over the bound channel if any, else in a Data indication. */
   readonly onPeerDatagram = (data: Buffer, address: string, port: number): void => {
-    const permission = this.permissions.get(address);
+    const permission = this.#permissions.get(address);
     if (permission === undefined || !permission.live) {
       // §10.3: "If no such permission exists, the server silently discards the datagram."
       this.listener.stats.drops[DROP.no_permission]++;

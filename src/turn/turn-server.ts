@@ -9,14 +9,13 @@ import { verifyMessageIntegrity } from '../stun/integrity.ts';
 import { DROP, type RequestMethod } from '../stats/listener-stats.ts';
 import type { Authenticator, Credential } from '../auth/authenticator.ts';
 import { RateLimitedLog, type Logger } from '../log/logger.ts';
-import type { Allocation } from './allocation.ts';
+import type { Allocation, AllocationLimits } from './allocation.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
 import { NonceIssuer } from './nonce.ts';
 import { AllocationQuota } from './quota.ts';
 import { ChallengeLimiter } from './challenge-limiter.ts';
 import { reply, type Request } from './request.ts';
-import { CHANNEL_COOLDOWN_S } from './timers.ts';
 import { handleAllocate } from './handlers/allocate.ts';
 import { handleRefresh } from './handlers/refresh.ts';
 import { handleCreatePermission } from './handlers/create-permission.ts';
@@ -25,21 +24,25 @@ import { handleSendIndication } from './handlers/send.ts';
 import { handleBinding } from './handlers/binding.ts';
 import { handleConnect } from './handlers/connect.ts';
 import { handleConnectionBind } from './handlers/connection-bind.ts';
+import type { RelaySocket } from './relay.ts';
+import type { TcpAllocation } from './tcp-allocation.ts';
 import { TcpConnectionTable } from './tcp-connections.ts';
 
-export interface TurnLimits {
+export interface TurnLimits extends AllocationLimits {
   readonly userQuota: number;
   readonly maxAllocations: number;
-  readonly maxPermissionsPerAllocation: number;
-  readonly maxChannelsPerAllocation: number;
   /** 401/438 answers per second per client IP; 0 = unlimited. */
   readonly unauthenticatedRate: number;
 }
 
-export interface TurnServerOptions {
+/** What a reconfiguration changes live (TurnServer.update). */
+export interface TurnSettings {
   readonly authenticator: Authenticator;
   readonly realm: string;
   readonly limits: TurnLimits;
+}
+
+export interface TurnServerOptions extends TurnSettings {
   readonly logger: Logger;
   readonly clock?: () => number;
 }
@@ -71,9 +74,9 @@ export class TurnServer {
   readonly allocations = new Set<Allocation>();
   /** Peer data connections of TCP allocations (RFC 6062), by CONNECTION-ID. */
   readonly tcpConnections = new TcpConnectionTable();
-  authenticator: Authenticator;
-  realm: string;
-  limits: TurnLimits;
+  #authenticator: Authenticator;
+  #realm: string;
+  #limits: TurnLimits;
   /** While draining (SIGTERM) new allocations are refused; existing ones keep relaying. */
   draining = false;
   events: AllocationEvents = {};
@@ -81,17 +84,32 @@ export class TurnServer {
   constructor(opts: TurnServerOptions) {
     this.clock = opts.clock ?? Date.now;
     this.log = opts.logger;
-    this.authenticator = opts.authenticator;
-    this.realm = opts.realm;
-    this.limits = opts.limits;
+    this.#authenticator = opts.authenticator;
+    this.#realm = opts.realm;
+    this.#limits = opts.limits;
     this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations);
     this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate);
   }
 
-  /** Applies live-reconfigurable settings (credentials, quotas, limits); allocations are kept. */
-  update(authenticator: Authenticator, limits: TurnLimits): void {
-    this.authenticator = authenticator;
-    this.limits = limits;
+  get authenticator(): Authenticator {
+    return this.#authenticator;
+  }
+
+  /** The REALM of 401 and 438 challenges. */
+  get realm(): string {
+    return this.#realm;
+  }
+
+  get limits(): TurnLimits {
+    return this.#limits;
+  }
+
+  /** Applies live-reconfigurable settings (credentials, realm, quotas, limits); allocations are kept. */
+  update(settings: TurnSettings): void {
+    const { limits } = settings;
+    this.#authenticator = settings.authenticator;
+    this.#realm = settings.realm;
+    this.#limits = limits;
     this.quota.userQuota = limits.userQuota;
     this.quota.maxAllocations = limits.maxAllocations;
     this.challenges.rate = limits.unauthenticatedRate;
@@ -166,7 +184,7 @@ export class TurnServer {
     // 3. "If the NONCE is no longer valid, the server MUST generate ... 438 (Stale Nonce)."
     if (this.nonces.check(nonce, link.remoteAddress, req.now) !== 'valid') return this.#challenge(req, 438);
     // 4. "If the username ... does not contain a valid username ... 401 (Unauthenticated)."
-    const cred = this.authenticator.authenticate(username, realm);
+    const cred = this.#authenticator.authenticate(username, realm);
     if (typeof cred === 'string') {
       this.log.debug('authentication failed', { listener: req.listener.name, client: link.remoteAddress, why: cred });
       return this.#challenge(req, 401);
@@ -192,7 +210,7 @@ export class TurnServer {
       return undefined;
     }
     const nonce = this.nonces.issue(req.link.remoteAddress, req.now);
-    reply(req, code, { build: (w) => w.add(Realm, this.realm).add(Nonce, nonce) });
+    reply(req, code, { build: (w) => w.add(Realm, this.#realm).add(Nonce, nonce) });
     return undefined;
   }
 
@@ -202,8 +220,12 @@ export class TurnServer {
     a.listener.attach(a);
   }
 
-  activate(a: Allocation): void {
-    a.state = 'active';
+  /**
+   * The allocation's relayed address(es) are bound (`relays`, or `tcp` for RFC 6062): it starts relaying and is
+   * counted. Nothing happens if it was deleted in the meantime.
+   */
+  activate(a: Allocation, relays: readonly RelaySocket[], tcp?: TcpAllocation): void {
+    if (!a.activate(relays, tcp)) return;
     a.listener.stats.allocationsActive++;
     a.listener.activated?.(a);
     this.events.onAllocationCreated?.(a);
@@ -211,18 +233,12 @@ export class TurnServer {
 
   /** Ends an allocation: closes its relays and permissions, records its lifetime. */
   deleteAllocation(a: Allocation, reason: string): void {
-    if (a.state === 'closed') return;
-    const wasActive = a.state === 'active';
-    a.state = 'closed';
+    const was = a.close();
+    if (was === 'closed') return;
     this.allocations.delete(a);
     a.listener.detach(a);
     this.quota.release(a.userId);
-    for (const p of a.permissions.values()) p.expire();
-    a.permissions.clear();
-    a.channels.clear();
-    for (const r of a.relays) r.close();
-    a.tcp?.close();
-    if (wasActive) {
+    if (was === 'active') {
       a.listener.stats.allocationsActive--;
       a.listener.stats.allocationDuration.record((this.clock() - a.createdAt) / 1000);
       this.events.onAllocationDeleted?.(a, reason);
@@ -233,22 +249,7 @@ export class TurnServer {
   sweep(): void {
     const now = this.clock();
     for (const a of this.allocations) {
-      if (a.state !== 'active') continue;
-      if (a.expiresAt <= now) {
-        this.deleteAllocation(a, 'expired');
-        continue;
-      }
-      for (const ch of a.channels.values()) {
-        if (!ch.expired && ch.expiresAt <= now) ch.expired = true;
-        if (ch.expired && ch.expiresAt + CHANNEL_COOLDOWN_S * 1000 <= now) {
-          a.channels.delete(ch.number);
-          ch.permission.removeChannel(ch);
-        }
-      }
-      for (const p of a.permissions.values()) {
-        if (p.live && p.expiresAt <= now) p.expire();
-        if (!p.live && !p.hasChannels) a.permissions.delete(p.peer);
-      }
+      if (a.expire(now)) this.deleteAllocation(a, 'expired');
     }
     this.tcpConnections.sweep(now);
     this.challenges.prune(now);

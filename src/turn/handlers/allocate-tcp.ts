@@ -55,23 +55,21 @@ export async function handleTcpAllocate(server: TurnServer, req: Request, cred: 
       { listener: listener.name, code: r.code });
     return reply(req, r.code, { key: cred.key });
   }
-  const tcp = new TcpAllocation(r.relay, server.tcpConnections);
-  allocation.tcp = tcp;
   // "If all checks pass, the server MUST start accepting incoming TCP connections on the relayed transport
   // address."
   r.relay.onPeerConnection = (connection) => acceptPeerConnection(server, allocation, connection);
-  server.activate(allocation);
+  server.activate(allocation, [], new TcpAllocation(r.relay, server.tcpConnections));
   server.log.debug('TCP allocation created', {
     listener: listener.name, client: `${link.remoteAddress}:${link.remotePort}`, user: cred.userId,
     relay: `${r.relay.address.address}:${r.relay.address.port}`, lifetime,
   });
   // Step 5: "The RESERVATION-TOKEN attribute MUST NOT be present in the success response."
-  allocation.allocateResponse = replyKept(req, 200, {
+  allocation.keepAllocateResponse(replyKept(req, 200, {
     key: cred.key,
     build: (w) => {
       w.add(XorRelayedAddress, r.relay.address).add(Lifetime, lifetime).add(XorMappedAddress, {
         family: link.remoteAddress.includes(':') ? 6 : 4, address: link.remoteAddress, port: link.remotePort,
       });
     },
-  });
+  }));
 }

@@ -127,11 +127,7 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
       { listener: listener.name, code: failure });
     return reply(req, failure ?? 508, { key: cred.key });
   }
-  if (primary.address.family === 4) allocation.relay4 = primary;
-  else allocation.relay6 = primary;
-  if (secondary !== undefined) allocation.relay6 = secondary;
-  for (const r of allocation.relays) r.onPeerDatagram = allocation.onPeerDatagram;
-  server.activate(allocation);
+  server.activate(allocation, secondary === undefined ? [primary] : [primary, secondary]);
   server.log.debug('allocation created', {
     listener: listener.name, client: `${link.remoteAddress}:${link.remotePort}`, user: cred.userId,
     relay: `${primary.address.address}:${primary.address.port}`, lifetime,
@@ -140,7 +136,7 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
   // Step 9 / §7.3 of RFC 8656: the success response carries the relayed address(es), LIFETIME, the
   // client's server-reflexive address, and RESERVATION-TOKEN when a port was held for it. It is kept for
   // retransmissions of this Allocate.
-  allocation.allocateResponse = replyKept(req, 200, {
+  allocation.keepAllocateResponse(replyKept(req, 200, {
     key: cred.key,
     build: (w: StunWriter) => {
       for (const r of allocation.relays) w.add(XorRelayedAddress, r.address);
@@ -153,5 +149,5 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
         family: link.remoteAddress.includes(':') ? 6 : 4, address: link.remoteAddress, port: link.remotePort,
       });
     },
-  });
+  }));
 }

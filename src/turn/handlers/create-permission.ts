@@ -1,11 +1,9 @@
 // CreatePermission requests, RFC 8656 §9.2.
 import { Attr } from '../../stun/constants.ts';
 import { XorPeerAddress } from '../../stun/attributes/address.ts';
-import { Permission } from '../permission.ts';
+import type { PermissionGrant } from '../allocation.ts';
 import { reply, type Request } from '../request.ts';
-import { PERMISSION_LIFETIME_S } from '../timers.ts';
 import type { TurnServer } from '../turn-server.ts';
-import type { Admission } from '../../cluster/peer-admission.ts';
 import { checkPeer, checkTcpPeer } from './peer-address.ts';
 
 export function handleCreatePermission(server: TurnServer, req: Request): void {
@@ -21,7 +19,7 @@ export function handleCreatePermission(server: TurnServer, req: Request): void {
   // "The server MAY impose restrictions on the IP address allowed in the XOR-PEER-ADDRESS attribute; if a
   // value is not allowed, the server rejects the request with a 403 (Forbidden) error." All or nothing:
   // the permissions are installed only when every peer passes.
-  const checks: { readonly admission: Admission }[] = [];
+  const grants: PermissionGrant[] = [];
   const tcp = allocation.tcp;
   for (const peer of peers) {
     // RFC 6062 §5.3: on a TCP allocation the permission admits incoming peer connections, from TCP clusters.
@@ -30,17 +28,10 @@ export function handleCreatePermission(server: TurnServer, req: Request): void {
       server.log.debug('permission refused', { listener: req.listener.name, peer: peer.address, code: c.code });
       return reply(req, c.code, { key: cred.key });
     }
-    checks.push(c);
+    grants.push({ peer: peer.address, admission: c.admission });
   }
-  const cap = server.limits.maxPermissionsPerAllocation;
-  const added = new Set(peers.filter((p) => !allocation.permissions.has(p.address)).map((p) => p.address)).size;
-  if (cap > 0 && allocation.permissions.size + added > cap) return reply(req, 508, { key: cred.key });
-  // "The server installs or refreshes a permission for each of the IP addresses ... 300 seconds."
-  const expiresAt = req.now + PERMISSION_LIFETIME_S * 1000;
-  peers.forEach((peer, i) => {
-    const existing = allocation.permissions.get(peer.address);
-    if (existing !== undefined) existing.refresh(checks[i].admission, expiresAt);
-    else allocation.permissions.set(peer.address, new Permission(peer.address, checks[i].admission, expiresAt, tcp === undefined));
-  });
+  // "The server installs or refreshes a permission for each of the IP addresses", within
+  // max_permissions_per_allocation (508 Insufficient Capacity beyond it).
+  if (allocation.grantPermissions(grants, req.now, server.limits) === 'capacity') return reply(req, 508, { key: cred.key });
   reply(req, 200, { key: cred.key });
 }

@@ -29,6 +29,6 @@ export function handleRefresh(server: TurnServer, req: Request): void {
     server.deleteAllocation(allocation, 'refresh lifetime 0');
     return void reply(req, 200, { key: cred.key, build: (w) => w.add(Lifetime, 0) });
   }
-  allocation.expiresAt = req.now + lifetime * 1000;
+  allocation.refresh(lifetime, req.now);
   reply(req, 200, { key: cred.key, build: (w) => w.add(Lifetime, lifetime) });
 }

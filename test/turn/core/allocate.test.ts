@@ -186,7 +186,8 @@ test('486: max_allocations caps allocations across users', async () => {
   await core.client('alice', 'a').allocate();
   const bob = core.client('bob', 'b');
   assert.equal(codeOf(await bob.allocateRequest()), 486);
-  core.server.update(core.server.authenticator, { ...core.server.limits, maxAllocations: 2 });
+  const { authenticator, realm, limits } = core.server;
+  core.server.update({ authenticator, realm, limits: { ...limits, maxAllocations: 2 } });
   assert.equal(codeOf(await bob.allocateRequest()), 200);
 });
 

@@ -57,7 +57,8 @@ test('unauthenticated_rate 0 is unlimited, and update() applies a new rate live'
   const core = new Core();
   const c = core.client();
   for (let i = 0; i < 100; i++) assert.equal((await c.send(unauthenticated())).length, 1);
-  core.server.update(core.server.authenticator, { ...core.server.limits, unauthenticatedRate: 1 });
+  const { authenticator, realm, limits } = core.server;
+  core.server.update({ authenticator, realm, limits: { ...limits, unauthenticatedRate: 1 } });
   let answered = 0;
   for (let i = 0; i < 5; i++) answered += (await c.send(unauthenticated())).length;
   assert.equal(answered, 2);
