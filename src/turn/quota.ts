@@ -3,7 +3,7 @@
 export class AllocationQuota {
   userQuota: number;
   maxAllocations: number;
-  total = 0;
+  #total = 0;
   readonly #perUser = new Map<string, number>();
 
   constructor(userQuota = 0, maxAllocations = 0) {
@@ -11,13 +11,18 @@ export class AllocationQuota {
     this.maxAllocations = maxAllocations;
   }
 
+  /** Allocations held now, by every user. */
+  get total(): number {
+    return this.#total;
+  }
+
   /** Takes one allocation for `userId`; false if either limit is reached (0 = unlimited). */
   acquire(userId: string): boolean {
     const n = this.#perUser.get(userId) ?? 0;
     if (this.userQuota > 0 && n >= this.userQuota) return false;
-    if (this.maxAllocations > 0 && this.total >= this.maxAllocations) return false;
+    if (this.maxAllocations > 0 && this.#total >= this.maxAllocations) return false;
     this.#perUser.set(userId, n + 1);
-    this.total++;
+    this.#total++;
     return true;
   }
 
@@ -25,7 +30,7 @@ export class AllocationQuota {
     const n = this.#perUser.get(userId) ?? 0;
     if (n <= 1) this.#perUser.delete(userId);
     else this.#perUser.set(userId, n - 1);
-    if (this.total > 0) this.total--;
+    if (this.#total > 0) this.#total--;
   }
 
   usage(userId: string): number {

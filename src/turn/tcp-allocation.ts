@@ -15,8 +15,7 @@ export function peerKey(address: string, port: number): string {
 
 export class TcpAllocation {
   readonly relay: TcpRelay;
-  /** Connect attempts in progress and peer data connections not yet closed. */
-  readonly connections = new Map<string, PeerDataConnection>();
+  readonly #connections = new Map<string, PeerDataConnection>();
   readonly #table: TcpConnectionTable;
 
   constructor(relay: TcpRelay, table: TcpConnectionTable) {
@@ -24,15 +23,19 @@ export class TcpAllocation {
     this.#table = table;
   }
 
+  /** Connect attempts in progress and peer data connections not yet closed, by peerKey. */
+  get connections(): ReadonlyMap<string, PeerDataConnection> {
+    return this.#connections;
+  }
+
   /** Starts tracking a connection to `address`:`port` (before its TCP connection exists, for a Connect). */
   begin(allocation: Allocation, address: string, port: number, admission: Admission): PeerDataConnection {
     const key = peerKey(address, port);
-    const c = new PeerDataConnection(allocation, address, port, admission);
-    this.connections.set(key, c);
-    c.onClosed = () => {
-      if (this.connections.get(key) === c) this.connections.delete(key);
+    const c = new PeerDataConnection(allocation, address, port, admission, () => {
+      if (this.#connections.get(key) === c) this.#connections.delete(key);
       this.#table.delete(c);
-    };
+    });
+    this.#connections.set(key, c);
     return c;
   }
 
@@ -46,6 +49,6 @@ export class TcpAllocation {
   /** The allocation ends: its relayed address stops listening and every peer data connection closes. */
   close(): void {
     this.relay.close();
-    for (const c of [...this.connections.values()]) c.close();
+    for (const c of [...this.#connections.values()]) c.close();
   }
 }

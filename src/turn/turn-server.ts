@@ -71,7 +71,7 @@ export class TurnServer {
   readonly nonces = new NonceIssuer();
   readonly quota: AllocationQuota;
   readonly challenges: ChallengeLimiter;
-  readonly allocations = new Set<Allocation>();
+  readonly #allocations = new Set<Allocation>();
   /** Peer data connections of TCP allocations (RFC 6062), by CONNECTION-ID. */
   readonly tcpConnections = new TcpConnectionTable();
   #authenticator: Authenticator;
@@ -89,6 +89,11 @@ export class TurnServer {
     this.#limits = opts.limits;
     this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations);
     this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate);
+  }
+
+  /** Added by addAllocation, removed by deleteAllocation. */
+  get allocations(): ReadonlySet<Allocation> {
+    return this.#allocations;
   }
 
   get authenticator(): Authenticator {
@@ -216,7 +221,7 @@ export class TurnServer {
 
   /** Registers a new allocation (pending until its relay socket is bound). */
   addAllocation(a: Allocation): void {
-    this.allocations.add(a);
+    this.#allocations.add(a);
     a.listener.attach(a);
   }
 
@@ -235,7 +240,7 @@ export class TurnServer {
   deleteAllocation(a: Allocation, reason: string): void {
     const was = a.close();
     if (was === 'closed') return;
-    this.allocations.delete(a);
+    this.#allocations.delete(a);
     a.listener.detach(a);
     this.quota.release(a.userId);
     if (was === 'active') {
@@ -248,7 +253,7 @@ export class TurnServer {
   /** The one coarse timer: expires allocations, permissions and channel bindings (RFC 8656 §7, §9, §12). */
   sweep(): void {
     const now = this.clock();
-    for (const a of this.allocations) {
+    for (const a of this.#allocations) {
       if (a.expire(now)) this.deleteAllocation(a, 'expired');
     }
     this.tcpConnections.sweep(now);
@@ -257,7 +262,7 @@ export class TurnServer {
 
   /** After a reconfiguration: re-decide every permission's cluster, so a peer no longer admitted stops at once. */
   readmitAll(listener: ListenerContext): void {
-    for (const a of this.allocations) {
+    for (const a of this.#allocations) {
       if (a.listener !== listener) continue;
       const protocol = a.tcp === undefined ? 'UDP' : 'TCP';
       for (const p of a.permissions.values()) {
@@ -273,7 +278,7 @@ export class TurnServer {
 
   /** Ends every allocation (shutdown). */
   close(): void {
-    for (const a of [...this.allocations]) this.deleteAllocation(a, 'shutdown');
+    for (const a of [...this.#allocations]) this.deleteAllocation(a, 'shutdown');
   }
 }
 

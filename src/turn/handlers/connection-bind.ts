@@ -27,9 +27,5 @@ export function handleConnectionBind(server: TurnServer, req: Request): void {
   // sent as-is to the associated peer data connection. Data received on the associated peer data connection
   // MUST be sent as-is on this client data connection." The success response goes first, framed.
   reply(req, 200, { key: cred.key });
-  if (!c.connection.bind(link, c)) {
-    c.close();
-    return;
-  }
-  c.state = 'bound';
+  c.bind(link);
 }
