@@ -35,8 +35,11 @@ export interface PermissionGrant {
 /** 'capacity' is answered 508 (Insufficient Capacity). */
 export type GrantResult = 'granted' | 'capacity';
 
-/** The two conflicts are answered 400 (Bad Request), 'capacity' 508. */
-export type BindResult = 'bound' | 'number-bound-elsewhere' | 'peer-bound-elsewhere' | 'capacity';
+/** Answered 400 (Bad Request). */
+export type ChannelConflict = 'number-bound-elsewhere' | 'peer-bound-elsewhere';
+
+/** 'capacity' is answered 508. */
+export type BindResult = 'bound' | ChannelConflict | 'capacity';
 
 let nextId = 1;
 
@@ -145,9 +148,8 @@ export class Allocation {
   }
 
   /**
-   * §10.2: "the server installs or refreshes a permission for the IP address contained in each
-   * XOR-PEER-ADDRESS attribute as described in Section 9" — all of them, or none when the new ones would pass
-   * max_permissions_per_allocation.
+   * A CreatePermission (§10.2): installs or refreshes a permission for each peer (§9), all of them, or none
+   * ('capacity') when the new ones would pass max_permissions_per_allocation.
    */
   grantPermissions(grants: readonly PermissionGrant[], now: number, limits: AllocationLimits): GrantResult {
     const cap = limits.maxPermissionsPerAllocation;
@@ -165,7 +167,7 @@ export class Allocation {
    * to a different transport address (same transport address is OK); The transport address is not currently
    * bound to a different channel number." A binding in its cooldown (§12) still holds both.
    */
-  channelConflict(number: number, peer: TransportAddress): 'number-bound-elsewhere' | 'peer-bound-elsewhere' | undefined {
+  channelConflict(number: number, peer: TransportAddress): ChannelConflict | undefined {
     const bound = this.#channels.get(number);
     if (bound !== undefined && (bound.peerAddress !== peer.address || bound.peerPort !== peer.port)) {
       return 'number-bound-elsewhere';
@@ -281,7 +283,7 @@ export class Allocation {
     admission.stats.txBytes += length;
   }
 
-  /** Client -> peer in a Send indication (§10.2), after the server has decoded and checked it. */
+  /** Client -> peer in a Send indication (§11.2), after the server has decoded and checked it. */
   relaySend(permission: Permission, data: Uint8Array, port: number, relay: RelaySocket): void {
     const admission = permission.admission;
     if (!admits(admission, port)) {
@@ -293,11 +295,11 @@ export class Allocation {
     admission.stats.txBytes += data.length;
   }
 
-  /** Peer -> client (§10.3, §12.6): over the bound channel if any, else in a Data indication. */
+  /** Peer -> client (§11.3, §12.7): over the bound channel if any, else in a Data indication. */
   readonly onPeerDatagram = (data: Buffer, address: string, port: number): void => {
     const permission = this.#permissions.get(address);
     if (permission === undefined || !permission.live) {
-      // §10.3: "If no such permission exists, the server silently discards the datagram."
+      // §9: "If no match is found, relaying is not permitted and the server silently discards the UDP datagram."
       this.listener.stats.drops[DROP.no_permission]++;
       return;
     }

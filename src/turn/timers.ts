@@ -6,11 +6,11 @@ export const DEFAULT_ALLOCATION_LIFETIME_S = 600;
 export const MAX_ALLOCATION_LIFETIME_S = 3600;
 /** §9: "The Permission Lifetime MUST be 300 seconds (= 5 minutes)." */
 export const PERMISSION_LIFETIME_S = 300;
-/** §12: "a channel binding lasts for 10 minutes unless refreshed". */
+/** §12: "A channel binding lasts for 10 minutes unless refreshed." */
 export const CHANNEL_LIFETIME_S = 600;
-/** §12: after a binding expires "the channel number ... cannot be rebound ... for 5 minutes". */
+/** §12: "the client MUST wait 5 minutes after the channel binding expires" before rebinding; the server holds it. */
 export const CHANNEL_COOLDOWN_S = 300;
-/** §7.2: a RESERVATION-TOKEN keeps the next-higher port "for approximately 30 seconds". */
+/** §7.2: for a RESERVATION-TOKEN, "The server MUST hold this reservation for at least 30 seconds". */
 export const RESERVATION_LIFETIME_S = 30;
 /** How long a NONCE stays fresh before it is answered with 438 Stale Nonce. */
 export const NONCE_LIFETIME_S = 600;
@@ -18,7 +18,7 @@ export const NONCE_LIFETIME_S = 600;
 export const SWEEP_INTERVAL_MS = 1000;
 
 /**
- * §7.2 step 9 / §7.3: the client's LIFETIME is honoured within [default, max]; a smaller value gets the
+ * §7.2 / §8.2: the client's LIFETIME is honoured within [default, max]; a smaller value gets the
  * default ("If the value ... is less than the default ... the server uses the default"), a larger one max.
  */
 export function grantLifetime(requested: number | undefined, refresh = false): number {

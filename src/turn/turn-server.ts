@@ -200,7 +200,7 @@ export class TurnServer {
       this.log.debug('message integrity check failed', { listener: req.listener.name, client: link.remoteAddress });
       return this.#challenge(req, 401);
     }
-    // RFC 8656 §7.3, §9.2, §11.2: requests on an allocation must use the username that created it.
+    // RFC 8656 §8.2, §10.2, §12.2: requests on an allocation must use the username that created it.
     if (req.allocation !== undefined && req.allocation.username !== username) {
       reply(req, 441, { key: cred.key });
       return undefined;

@@ -133,7 +133,7 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
     relay: `${primary.address.address}:${primary.address.port}`, lifetime,
   });
 
-  // Step 9 / §7.3 of RFC 8656: the success response carries the relayed address(es), LIFETIME, the
+  // §7.2 of RFC 8656: the success response carries the relayed address(es), LIFETIME, the
   // client's server-reflexive address, and RESERVATION-TOKEN when a port was held for it. It is kept for
   // retransmissions of this Allocate.
   allocation.keepAllocateResponse(replyKept(req, 200, {

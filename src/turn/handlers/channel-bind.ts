@@ -1,15 +1,16 @@
-// ChannelBind requests, RFC 8656 §11.2.
+// ChannelBind requests, RFC 8656 §12.2.
 import { Attr, MAX_CHANNEL_RFC5766, MIN_CHANNEL } from '../../stun/constants.ts';
 import { XorPeerAddress } from '../../stun/attributes/address.ts';
 import { ChannelNumber } from '../../stun/attributes/numeric.ts';
+import type { ChannelConflict } from '../allocation.ts';
 import { reply, type Request } from '../request.ts';
 import type { TurnServer } from '../turn-server.ts';
 import { checkPeer } from './peer-address.ts';
 
-const CONFLICT_REASONS = {
+const CONFLICT_REASONS: Readonly<Record<ChannelConflict, string>> = {
   'number-bound-elsewhere': 'Channel Bound To Another Peer',
   'peer-bound-elsewhere': 'Peer Bound To Another Channel',
-} as const;
+};
 
 export function handleChannelBind(server: TurnServer, req: Request): void {
   const cred = server.authenticate(req);
@@ -21,7 +22,7 @@ export function handleChannelBind(server: TurnServer, req: Request): void {
   const { msg } = req;
   const number = msg.get(ChannelNumber);
   const peer = msg.get(XorPeerAddress);
-  // §11.2: "The request contains both a CHANNEL-NUMBER and an XOR-PEER-ADDRESS attribute; the channel
+  // §12.2: "The request contains both a CHANNEL-NUMBER and an XOR-PEER-ADDRESS attribute; the channel
   // number is in the range 0x4000 through 0x4FFF (inclusive)" — otherwise 400 (Bad Request).
   if (number === undefined || peer === undefined || !msg.has(Attr.XOR_PEER_ADDRESS)) {
     return reply(req, 400, { key: cred.key });
@@ -34,7 +35,7 @@ export function handleChannelBind(server: TurnServer, req: Request): void {
   // decides, counting the 5 minutes after expiry during which neither may be rebound, §12.)
   const conflict = allocation.channelConflict(number, peer);
   if (conflict !== undefined) return reply(req, 400, { key: cred.key, reason: CONFLICT_REASONS[conflict] });
-  // §11.2: 443 for a family mismatch, and our admission policy (403) as for CreatePermission.
+  // §12.2: 443 for a family mismatch, and our admission policy (403) as for CreatePermission.
   const c = checkPeer(allocation, peer, true);
   if (!c.ok) {
     server.log.debug('channel bind refused', { listener: req.listener.name, peer: peer.address, code: c.code });

@@ -1,4 +1,4 @@
-// CreatePermission requests, RFC 8656 §9.2.
+// CreatePermission requests, RFC 8656 §10.2.
 import { Attr } from '../../stun/constants.ts';
 import { XorPeerAddress } from '../../stun/attributes/address.ts';
 import type { PermissionGrant } from '../allocation.ts';
@@ -11,7 +11,7 @@ export function handleCreatePermission(server: TurnServer, req: Request): void {
   if (cred === undefined) return;
   const allocation = req.allocation;
   if (allocation === undefined || allocation.state !== 'active') return reply(req, 437, { key: cred.key });
-  // §9.2: "the CreatePermission request MUST contain at least one XOR-PEER-ADDRESS attribute".
+  // §10.2: "the CreatePermission request MUST contain at least one XOR-PEER-ADDRESS attribute".
   const peers = req.msg.getAll(XorPeerAddress);
   if (peers === undefined || peers.length === 0 || !req.msg.has(Attr.XOR_PEER_ADDRESS)) {
     return reply(req, 400, { key: cred.key });
@@ -30,8 +30,11 @@ export function handleCreatePermission(server: TurnServer, req: Request): void {
     }
     grants.push({ peer: peer.address, admission: c.admission });
   }
-  // "The server installs or refreshes a permission for each of the IP addresses", within
-  // max_permissions_per_allocation (508 Insufficient Capacity beyond it).
-  if (allocation.grantPermissions(grants, req.now, server.limits) === 'capacity') return reply(req, 508, { key: cred.key });
+  // "If the message is valid and the server is capable of carrying out the request, then the server installs
+  // or refreshes a permission for the IP address contained in each XOR-PEER-ADDRESS attribute"; beyond
+  // max_permissions_per_allocation it is not capable: 508 (Insufficient Capacity).
+  if (allocation.grantPermissions(grants, req.now, server.limits) === 'capacity') {
+    return reply(req, 508, { key: cred.key });
+  }
   reply(req, 200, { key: cred.key });
 }

@@ -1,4 +1,4 @@
-// Shared checks of XOR-PEER-ADDRESS in CreatePermission and ChannelBind (RFC 8656 §9.2, §11.2), and for TCP
+// Shared checks of XOR-PEER-ADDRESS in CreatePermission and ChannelBind (RFC 8656 §10.2, §12.2), and for TCP
 // allocations in CreatePermission and Connect (RFC 6062 §5.2).
 import type { TransportAddress } from '../../stun/address.ts';
 import { admits, type Admission } from '../../cluster/peer-admission.ts';
@@ -11,7 +11,7 @@ export type PeerCheck =
   | { readonly ok: false; readonly code: 403 | 443 };
 
 /**
- * §9.2: "If the XOR-PEER-ADDRESS attribute contains an address of an address family that is not the same
+ * §10.2: "If the XOR-PEER-ADDRESS attribute contains an address of an address family that is not the same
  * as that of a relayed transport address for the allocation, the server MUST generate ... 443". Then the
  * gateway's own policy: peers outside the listener's clusters get 403 (Forbidden).
  */

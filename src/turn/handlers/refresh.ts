@@ -1,4 +1,4 @@
-// Refresh requests, RFC 8656 §7.3 (and §7.4 of the same for REQUESTED-ADDRESS-FAMILY).
+// Refresh requests, RFC 8656 §8.2.
 import { Attr, FAMILY_IPV4, FAMILY_IPV6 } from '../../stun/constants.ts';
 import { Lifetime, RequestedAddressFamily } from '../../stun/attributes/numeric.ts';
 import { reply, type Request } from '../request.ts';
@@ -9,9 +9,9 @@ export function handleRefresh(server: TurnServer, req: Request): void {
   const cred = server.authenticate(req);
   if (cred === undefined) return;
   const allocation = req.allocation;
-  // §7.3: "If the server receives a Refresh Request with ... no allocation ... 437 (Allocation Mismatch)."
+  // §8.2: "If the server receives a Refresh Request with ... no allocation ... 437 (Allocation Mismatch)."
   if (allocation === undefined || allocation.state !== 'active') return reply(req, 437, { key: cred.key });
-  // §7.3: "If the server receives a Refresh Request with a REQUESTED-ADDRESS-FAMILY attribute and the
+  // §8.2: "If the server receives a Refresh Request with a REQUESTED-ADDRESS-FAMILY attribute and the
   // attribute value does not match the address family of the allocation, the server MUST reply with a 443
   // (Peer Address Family Mismatch) error response."
   if (req.msg.has(Attr.REQUESTED_ADDRESS_FAMILY)) {

@@ -1,4 +1,4 @@
-// Send indications, RFC 8656 §10.2: client -> peer without a channel.
+// Send indications, RFC 8656 §11.2: client -> peer without a channel.
 import { Attr } from '../../stun/constants.ts';
 import { XorPeerAddress } from '../../stun/attributes/address.ts';
 import type { StunMessage } from '../../stun/message.ts';
@@ -13,7 +13,7 @@ export function handleSendIndication(_server: TurnServer, listener: ListenerCont
     listener.stats.drops[DROP.no_allocation]++;
     return;
   }
-  // §10.2: "If the Send indication does not contain an XOR-PEER-ADDRESS attribute or DATA attribute, the
+  // §11.2: "If the Send indication does not contain an XOR-PEER-ADDRESS attribute or DATA attribute, the
   // indication is discarded."
   const peer = msg.get(XorPeerAddress);
   const data = msg.value(Attr.DATA);

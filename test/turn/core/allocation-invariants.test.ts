@@ -151,7 +151,7 @@ test('bindChannel capacity: a new channel or a new permission beyond its cap is 
     channelsOnly), 'bound', 'a third channel under an existing permission');
 });
 
-test('grantPermissions: all or none within max_permissions_per_allocation, existing and repeated peers counted once', async () => {
+test('grantPermissions: all or none within the cap, existing and repeated peers counted once', async () => {
   const { core, allocation } = await active();
   const grant = (...ips: string[]) => ips.map((peer) => ({ peer, admission: admit(core, peer) }));
   const cap = limits({ maxPermissionsPerAllocation: 3 });

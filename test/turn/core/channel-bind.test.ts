@@ -1,4 +1,4 @@
-// ChannelBind on the pure core, RFC 8656 §11.2 and §12: channel number range, the one-to-one binding of
+// ChannelBind on the pure core, RFC 8656 §12.2 and §12: channel number range, the one-to-one binding of
 // numbers and peer transport addresses (also through the 5-minute cooldown after expiry), 437, 443, the
 // endpoint port range (403), and the channel cap (508).
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// CreatePermission on the pure core, RFC 8656 §9.2, and the gateway's peer admission policy behind it
+// CreatePermission on the pure core, RFC 8656 §10.2, and the gateway's peer admission policy behind it
 // (docs/config.md "Peer admission"): 437, 400, 443, 403 and 508, and which cluster a permission counts in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Refresh on the pure core, RFC 8656 §7.3: 437, 443, 400, lifetime clamping, and deletion by LIFETIME 0.
+// Refresh on the pure core, RFC 8656 §8.2: 437, 443, 400, lifetime clamping, and deletion by LIFETIME 0.
 // Also the requests the core answers 400 without a handler: unknown methods, Connect outside TCP, and
 // requests whose attributes overrun the message.
 import { test } from 'node:test';
