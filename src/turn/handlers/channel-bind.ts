@@ -30,9 +30,8 @@ export function handleChannelBind(server: TurnServer, req: Request): void {
   // RFC 5766 clients bind up to 0x7FFF; like pion (upstream STUNner) and coturn we accept them: the
   // numbers do not collide with STUN (0b00) and ChannelData is recognised by its first two bits (0b01).
   if (number < MIN_CHANNEL || number > MAX_CHANNEL_RFC5766) return reply(req, 400, { key: cred.key });
-  // "The channel number is not currently bound to a different transport address (same transport address
-  // is OK); The transport address is not currently bound to a different channel number." (Allocation
-  // decides, counting the 5 minutes after expiry during which neither may be rebound, §12.)
+  // §12.2: neither the number nor the transport address may be bound elsewhere (400), counting the 5 minutes
+  // after expiry during which neither may be rebound (§12). Checked before admission, as the RFC lists it.
   const conflict = allocation.channelConflict(number, peer);
   if (conflict !== undefined) return reply(req, 400, { key: cred.key, reason: CONFLICT_REASONS[conflict] });
   // §12.2: 443 for a family mismatch, and our admission policy (403) as for CreatePermission.
@@ -41,8 +40,8 @@ export function handleChannelBind(server: TurnServer, req: Request): void {
     server.log.debug('channel bind refused', { listener: req.listener.name, peer: peer.address, code: c.code });
     return reply(req, c.code, { key: cred.key });
   }
-  // "If the request is valid, but the server is unable to fulfill the request due to some capacity limit
-  // ... 508." Otherwise the binding (10 minutes) and the permission (5 minutes) are created or refreshed.
+  // §12.2: beyond a capacity limit 508; otherwise the binding (10 minutes) and the permission (5 minutes) are
+  // created or refreshed.
   const result = allocation.bindChannel(number, peer, c.admission, c.relay, req.now, server.limits);
   if (result === 'capacity') return reply(req, 508, { key: cred.key });
   if (result !== 'bound') return reply(req, 400, { key: cred.key, reason: CONFLICT_REASONS[result] });
