@@ -162,7 +162,7 @@ export class Gateway {
   }
 
   /**
-   * Applies a new validated config in place, as spec/config.md "Reconfiguration" says: the plan of
+   * Applies a new validated config in place, as docs/config.md "Reconfiguration" says: the plan of
    * inspectConfig() decides per object. Listeners whose socket changed restart; the others keep their
    * sockets and allocations and get new routes, clusters, relay ranges and certificates live; a peer that
    * is no longer admitted stops being relayed at once. On failure the previous config is restored and the
