@@ -1,7 +1,7 @@
 // Micro-benchmarks of the codec's per-packet paths, against a baseline measured in the same run (taking a
 // subarray view of a datagram, the least a relay must do per packet). Prints ns/op, ops/s, bytes allocated
 // per op and the ratio to the baseline.
-// Usage: node bench/codec/codec.bench.ts [--seconds N] (default 1 s per case; about 1.5 N s per case in all).
+// Usage: sh bin/node.sh bench/codec/codec.bench.ts [--seconds N] (default 1 s per case; about 1.5 N s per case in all).
 import { createSecretKey } from 'node:crypto';
 import {
   Data, MessageClass, Method, Nonce, Realm, RequestedTransport, StunWriter, Username, XorPeerAddress,

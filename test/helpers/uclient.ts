@@ -48,7 +48,7 @@ export interface UclientOptions {
  * uclient's own channel-number collision. For an echo peer (`-e`), its start_connection binds a random channel
  * number to the peer's port + 1 twice and then a new random number to the peer itself ("we are playing with the
  * TURN server trying to screw it", coturn's startuclient.c). One session in 16,384 draws the same number twice;
- * RFC 8656 §11.2 then requires 400 and uclient exits. Such a run is repeated once (twice in a row is one in 2^28
+ * RFC 8656 §12.2 then requires 400 and uclient exits. Such a run is repeated once (twice in a row is one in 2^28
  * per session); any other 400, or this one again, fails the test.
  */
 export const CHANNEL_NUMBER_COLLISION = /channel bind: error 400 \(Channel Bound To Another Peer\)/;

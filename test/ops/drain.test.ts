@@ -46,7 +46,7 @@ test('SIGTERM drains: not ready, still live, new Allocate 486, relaying goes on;
     assert.equal(echoed, sent, 'every message sent while draining came back');
     assert.equal(d.alive(), true, 'an allocation is still open: the drain waits');
 
-    // RFC 8656 §7.3: a Refresh with LIFETIME 0 deletes the allocation; the last one gone, the process exits.
+    // RFC 8656 §8.2: a Refresh with LIFETIME 0 deletes the allocation; the last one gone, the process exits.
     const t0 = performance.now();
     assert.equal(await probe.client.refresh(0), 0);
     const exit = await d.exit;
