@@ -1,46 +1,14 @@
 // Relay sockets for UDP allocations: one dgram socket per relayed transport address, bound inside the
 // listener's relay port range when it has one (RFC 8656 §7.2 steps 6-7 for EVEN-PORT and reservations).
-import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import type { TransportAddress } from '../stun/address.ts';
 import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../turn/relay.ts';
 import { RESERVATION_LIFETIME_S } from '../turn/timers.ts';
 import { RelayPortPool } from './port-pool.ts';
+import { createRelayDatagramSocket, UdpRelaySocket } from './udp-relay-socket.ts';
 import type { RelayAddressPlan } from './relay-address.ts';
 
 /** How many ports are tried before answering 508. */
 const MAX_BIND_ATTEMPTS = 64;
-
-export class UdpRelaySocket implements RelaySocket {
-  readonly address: TransportAddress;
-  readonly socket: Socket;
-  onPeerDatagram: (data: Buffer, address: string, port: number) => void = () => {};
-  readonly #release: (relay: UdpRelaySocket) => void;
-  #closed = false;
-
-  constructor(socket: Socket, address: TransportAddress, release: (relay: UdpRelaySocket) => void) {
-    this.socket = socket;
-    this.address = address;
-    this.#release = release;
-    socket.on('message', (msg, rinfo) => this.onPeerDatagram(msg, rinfo.address, rinfo.port));
-  }
-
-  send(data: Uint8Array, port: number, address: string): void {
-    if (!this.#closed) this.socket.send(data, port, address);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.onPeerDatagram = () => {};
-    this.#release(this);
-    try {
-      this.socket.close();
-    } catch {
-      // already closed
-    }
-  }
-}
 
 export interface UdpRelayOptions {
   readonly plan: RelayAddressPlan;
@@ -124,7 +92,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     const bindAddress = this.#opts.plan.bind.get(family)!;
     const advertised = this.#opts.plan.advertise.get(family)!;
     return new Promise((resolve) => {
-      const s = createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6 });
+      const s = createRelayDatagramSocket(family);
       const fail = () => {
         s.close();
         resolve(undefined);
