@@ -1,5 +1,7 @@
 // The set of stats objects that exist under the running config. Telemetry iterates it at collection time;
 // a reconfiguration calls `retain` so that series of removed listeners and clusters disappear.
+// Where a stats object keeps its values is up to `memory`: private arrays by default; one worker's stripe
+// of shared memory when several workers relay (shared-stats.ts).
 import { ListenerStats } from './listener-stats.ts';
 import { ClusterStats } from './cluster-stats.ts';
 
@@ -10,16 +12,27 @@ export class GatewayStats {
   lastReloadSuccessful = 1;
 }
 
+/** Where new stats objects keep their values; undefined = a private array. */
+export interface StatsMemory {
+  listener(name: string): Float64Array<ArrayBufferLike> | undefined;
+  cluster(listener: string, cluster: string): Float64Array<ArrayBufferLike> | undefined;
+}
+
 export class StatsRegistry {
   readonly listeners = new Map<string, ListenerStats>();
   /** Keyed by `clusterKey(listener, cluster)`. */
   readonly clusters = new Map<string, ClusterStats>();
   readonly gateway = new GatewayStats();
+  readonly #memory: StatsMemory | undefined;
+
+  constructor(memory?: StatsMemory) {
+    this.#memory = memory;
+  }
 
   listener(name: string): ListenerStats {
     let s = this.listeners.get(name);
     if (s === undefined) {
-      s = new ListenerStats(name);
+      s = new ListenerStats(name, this.#memory?.listener(name));
       this.listeners.set(name, s);
     }
     return s;
@@ -29,7 +42,7 @@ export class StatsRegistry {
     const key = clusterKey(listener, cluster);
     let s = this.clusters.get(key);
     if (s === undefined) {
-      s = new ClusterStats(listener, cluster);
+      s = new ClusterStats(listener, cluster, this.#memory?.cluster(listener, cluster));
       this.clusters.set(key, s);
     }
     return s;

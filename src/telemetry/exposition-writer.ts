@@ -101,7 +101,7 @@ export function formatValue(v: number): string {
 }
 
 /** The `_bucket` (cumulative), `_sum` and `_count` lines of one histogram series. */
-export function histogramLines(name: string, inner: string, boundaries: readonly number[], counts: readonly number[],
+export function histogramLines(name: string, inner: string, boundaries: readonly number[], counts: ArrayLike<number>,
   sum: number, count: number): string {
   const sep = inner === '' ? '' : ',';
   let text = '';

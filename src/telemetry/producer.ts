@@ -140,7 +140,7 @@ function point<T>(startTime: HrTime, endTime: HrTime, attributes: Attributes, va
 function histogramValue(h: Histogram): HistogramValue {
   const empty = h.count === 0;
   return {
-    buckets: { boundaries: h.boundaries as number[], counts: h.counts.slice() },
+    buckets: { boundaries: h.boundaries as number[], counts: Array.from(h.counts) },
     sum: h.sum,
     count: h.count,
     min: empty ? undefined : h.min,

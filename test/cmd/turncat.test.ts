@@ -134,7 +134,7 @@ test('turncat over TURN-TLS (turns://): odd-sized datagrams both ways, byte for 
     assert.deepEqual(await echoEach(sock, localPort, sent), sent);
     assert.equal(peer.received, sent.length);
     const ls = gw.registry.listener('tls');
-    assert.deepEqual(ls.drops, [0, 0, 0, 0, 0, 0], 'no frame dropped or malformed');
+    assert.deepEqual([...ls.drops], [0, 0, 0, 0, 0, 0], 'no frame dropped or malformed');
   } finally {
     sock.close();
     await cat.stop('SIGKILL');

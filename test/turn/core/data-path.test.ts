@@ -40,7 +40,7 @@ test('ChannelData reaches the bound peer; cluster tx counts exactly N packets an
   assert.equal(cs.txPackets, N);
   assert.equal(cs.txBytes, N * L);
   assert.equal(cs.rxPackets, 0);
-  assert.deepEqual(core.stats.drops, [0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...core.stats.drops], [0, 0, 0, 0, 0, 0]);
 });
 
 test('ChannelData: padding is not relayed; a length beyond the datagram is malformed; an unbound channel is dropped',
