@@ -24,9 +24,20 @@ export class StatsRegistry {
   readonly clusters = new Map<string, ClusterStats>();
   readonly gateway = new GatewayStats();
   readonly #memory: StatsMemory | undefined;
+  #refresher: (() => void) | undefined;
 
   constructor(memory?: StatsMemory) {
     this.#memory = memory;
+  }
+
+  /** Readers call this before reading: where the values are kept elsewhere (shared-stats.ts), they arrive now. */
+  refresh(): void {
+    this.#refresher?.();
+  }
+
+  /** What `refresh` runs (one refresher; set by SharedStats). */
+  setRefresher(refresher: () => void): void {
+    this.#refresher = refresher;
   }
 
   listener(name: string): ListenerStats {

@@ -27,6 +27,7 @@ export class SharedStats {
   constructor(registry: StatsRegistry, stripes: number) {
     this.#registry = registry;
     this.stripes = stripes;
+    registry.setRefresher(() => this.refresh());
   }
 
   /**

@@ -89,6 +89,7 @@ export function healthRoutes(h: HealthState): Map<string, RouteHandler> {
 
 export function statusDocument(h: HealthState): Record<string, unknown> {
   const snapshot = h.source.status();
+  h.registry.refresh();
   let allocations = 0;
   const listeners = snapshot.listeners.map((l) => {
     const s = h.registry.listeners.get(l.name);

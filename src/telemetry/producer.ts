@@ -66,6 +66,7 @@ export class RegistryMetricProducer implements MetricProducer {
   async collect(): Promise<CollectionResult> {
     const now = hrTime();
     const slice = new TimeSlice(this.#sliceMs);
+    this.#registry.refresh();
     // Snapshots, so every family lists the same listeners and clusters even if the registry changes mid-way.
     const listeners = [...this.#registry.listeners.values()];
     const clusters = [...this.#registry.clusters.values()];

@@ -26,6 +26,7 @@ export interface PullOptions {
 
 /** One scrape's exposition, passed to `write` in chunks. */
 export async function writeScrape(opts: PullOptions, write: ChunkWriter): Promise<void> {
+  opts.registry.refresh();
   const { resourceMetrics, errors } = await opts.reader.collect();
   if (errors.length > 0) {
     opts.rateLimit.warn(opts.logger, 'scrape-collect', 'metrics collection reported errors', { error: errors[0] });
