@@ -25,6 +25,8 @@ export interface TcpRelayOptions {
   readonly minPort: number;
   readonly maxPort: number;
   readonly onError: (err: Error) => void;
+  /** The listener's pool shared by every worker thread (src/shared/dataplane-state.ts); default: its own. */
+  readonly ports?: RelayPortPool;
 }
 
 export class NetTcpRelay implements TcpRelay {
@@ -91,17 +93,21 @@ export class NetTcpRelayAllocator implements TcpRelayAllocator {
 
   constructor(opts: TcpRelayOptions) {
     this.#opts = opts;
-    this.#ports = new RelayPortPool(opts.minPort, opts.maxPort);
+    this.#ports = opts.ports ?? new RelayPortPool(opts.minPort, opts.maxPort);
+    // A shared pool takes this listener's range too: every worker stores the same one.
+    opts.ports?.setRange(opts.minPort, opts.maxPort);
     this.families = new Set(opts.plan.bind.keys());
   }
 
   async allocate(family: 4 | 6): Promise<TcpRelayResult> {
     if (!this.families.has(family)) return { ok: false, code: 440 };
     for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS && !this.#closed; attempt++) {
-      const port = this.#ports.pick(family);
+      // Claimed (its bit set) before the bind, released if the bind fails; 0 = the kernel picks.
+      const port = this.#ports.claim(family);
       if (port === undefined) return { ok: false, code: 508 };
       const relay = await this.#bind(family, port);
       if (relay !== undefined) return { ok: true, relay };
+      if (port !== 0) this.#ports.release(family, port);
     }
     return { ok: false, code: 508 };
   }

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../turn/relay.ts';
 import { RESERVATION_LIFETIME_S } from '../turn/timers.ts';
-import { RelayPortPool } from './port-pool.ts';
+import { RelayPortPool, type PortPick } from './port-pool.ts';
+import type { RelayReservations } from '../shared/relay-reservations.ts';
 import { createRelayDatagramSocket, UdpRelaySocket } from './udp-relay-socket.ts';
 import type { RelayAddressPlan } from './relay-address.ts';
 
@@ -17,20 +18,37 @@ export interface UdpRelayOptions {
   readonly maxPort: number;
   /** Socket errors (ICMP unreachable surfacing as send errors, etc.): logged by the caller. */
   readonly onError: (err: Error) => void;
+  /** The listener's pool shared by every worker thread (src/shared/dataplane-state.ts); default: its own. */
+  readonly ports?: RelayPortPool;
+  /** With worker threads: the listener's shared reservation table; then no reserved port is held as a socket. */
+  readonly reservations?: RelayReservations;
 }
 
+// RFC 8656 §7.2 step 6: the server "MUST reserve" the next-higher port for the token. Single-threaded, a
+// reservation is that port bound and held, so nobody at all can take it before the token comes back. With
+// worker threads the token may come back to another worker, which could not bind a port this one holds, so
+// a reservation is an entry of a shared table and the port's bit in the shared pool, with no socket: our own
+// relays never take it, but another process could bind the port before the claim, and that Allocate then
+// gets 508. The port is checked bindable when it is reserved, which leaves only that window.
 export class UdpRelayAllocator implements RelayAllocator {
   readonly families: ReadonlySet<4 | 6>;
   readonly #opts: UdpRelayOptions;
   readonly #ports: RelayPortPool;
   /** Every relay socket bound and not closed yet, reserved ones included: close() closes what is left. */
   readonly #open = new Set<UdpRelaySocket>();
-  readonly #reservations = new Map<string, { socket: UdpRelaySocket; timer: NodeJS.Timeout }>();
+  /** Single-threaded reservations: the next port's socket, by token (hex). */
+  readonly #held = new Map<string, { socket: UdpRelaySocket; timer: NodeJS.Timeout }>();
+  /** Worker threads: the shared table, and the expiry timers of the reservations this worker made. */
+  readonly #shared: RelayReservations | undefined;
+  readonly #expiring = new Map<string, { token: Buffer; timer: NodeJS.Timeout }>();
   #closed = false;
 
   constructor(opts: UdpRelayOptions) {
     this.#opts = opts;
-    this.#ports = new RelayPortPool(opts.minPort, opts.maxPort);
+    this.#ports = opts.ports ?? new RelayPortPool(opts.minPort, opts.maxPort);
+    // A shared pool takes this listener's range too: every worker stores the same one.
+    opts.ports?.setRange(opts.minPort, opts.maxPort);
+    this.#shared = opts.reservations;
     this.families = new Set(opts.plan.bind.keys());
   }
 
@@ -38,30 +56,27 @@ export class UdpRelayAllocator implements RelayAllocator {
     if (!this.families.has(req.family)) return { ok: false, code: 440 };
     const kind = req.reserveNext ? 'pair' : req.evenPort ? 'even' : 'any';
     for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS && !this.#closed; attempt++) {
-      const port = this.#ports.pick(req.family, kind);
+      const port = this.#claim(req.family, kind);
       if (port === undefined) return { ok: false, code: 508 };
       const socket = await this.#bind(req.family, port);
-      if (socket === undefined) continue;
+      if (socket === undefined) {
+        if (port !== 0) {
+          this.#ports.release(req.family, port);
+          if (kind === 'pair') this.#ports.release(req.family, port + 1);
+        }
+        continue;
+      }
       // Without a range the kernel picked the port: it may be odd.
       if (req.evenPort && socket.address.port % 2 !== 0) {
         socket.close();
         continue;
       }
       if (!req.reserveNext) return { ok: true, socket };
-      const next = await this.#bind(req.family, socket.address.port + 1);
-      if (next === undefined) {
-        socket.close();
-        continue;
-      }
       const token = randomBytes(8);
-      const key = token.toString('hex');
-      const timer = setTimeout(() => {
-        this.#reservations.delete(key);
-        next.close();
-      }, RESERVATION_LIFETIME_S * 1000);
-      timer.unref();
-      this.#reservations.set(key, { socket: next, timer });
-      return { ok: true, socket, reservationToken: token };
+      if (await this.#reserve(req.family, socket.address.port + 1, port !== 0, token)) {
+        return { ok: true, socket, reservationToken: token };
+      }
+      socket.close();
     }
     return { ok: false, code: 508 };
   }
@@ -72,20 +87,103 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   async claim(token: Uint8Array): Promise<RelaySocket | undefined> {
     const key = Buffer.from(token).toString('hex');
-    const r = this.#reservations.get(key);
+    if (this.#shared === undefined) {
+      const r = this.#held.get(key);
+      if (r === undefined) return undefined;
+      this.#held.delete(key);
+      clearTimeout(r.timer);
+      return r.socket;
+    }
+    const own = this.#expiring.get(key);
+    if (own !== undefined) {
+      clearTimeout(own.timer);
+      this.#expiring.delete(key);
+    }
+    const r = this.#shared.take(token);
     if (r === undefined) return undefined;
-    this.#reservations.delete(key);
-    clearTimeout(r.timer);
-    return r.socket;
+    if (r.expiresAt <= Date.now() || !this.families.has(r.family)) {
+      this.#ports.release(r.family, r.port);
+      return undefined;
+    }
+    const socket = await this.#bind(r.family, r.port);
+    if (socket === undefined) this.#ports.release(r.family, r.port);
+    return socket;
   }
 
   /** Listener shutdown: closes the reserved ports (and their timers) and every relay still open; allocate
    *  answers 508 from now on. */
   close(): void {
     this.#closed = true;
-    for (const r of this.#reservations.values()) clearTimeout(r.timer);
-    this.#reservations.clear();
+    for (const r of this.#held.values()) clearTimeout(r.timer);
+    this.#held.clear();
+    for (const [key, { timer }] of this.#expiring) {
+      clearTimeout(timer);
+      this.#expire(key);
+    }
     for (const socket of [...this.#open]) socket.close();
+  }
+
+  /** A claimed port (0: none, the kernel picks). A full range first frees the shared reservations that expired
+   *  without their maker's timer freeing them (a worker that died, or one whose timer is late). */
+  #claim(family: 4 | 6, kind: PortPick): number | undefined {
+    const port = this.#ports.claim(family, kind);
+    if (port !== undefined || this.#shared === undefined) return port;
+    this.#shared.sweep(Date.now(), (r) => this.#ports.release(r.family, r.port));
+    return this.#ports.claim(family, kind);
+  }
+
+  /** Reserves `port` (claimed already when the range gave a pair) for `token`; false if it cannot be had. */
+  async #reserve(family: 4 | 6, port: number, claimed: boolean, token: Buffer): Promise<boolean> {
+    const key = token.toString('hex');
+    if (this.#shared === undefined) {
+      const next = await this.#bind(family, port);
+      if (next === undefined) {
+        if (claimed) this.#ports.release(family, port);
+        return false;
+      }
+      const timer = setTimeout(() => {
+        this.#held.delete(key);
+        next.close();
+      }, RESERVATION_LIFETIME_S * 1000);
+      timer.unref();
+      this.#held.set(key, { socket: next, timer });
+      return true;
+    }
+    // Without a range the bit is taken now; already set, one of our relays (in some worker) has the port.
+    if (!claimed && !this.#ports.take(family, port)) return false;
+    const expiresAt = Date.now() + RESERVATION_LIFETIME_S * 1000;
+    if (!(await this.#bindable(family, port)) || this.#closed || !this.#shared.add(token, { family, port, expiresAt })) {
+      this.#ports.release(family, port);
+      return false;
+    }
+    const timer = setTimeout(() => this.#expire(key), RESERVATION_LIFETIME_S * 1000);
+    timer.unref();
+    this.#expiring.set(key, { token, timer });
+    return true;
+  }
+
+  /** Ends a shared reservation this worker made, unless another worker claimed (or swept) it first. */
+  #expire(key: string): void {
+    const own = this.#expiring.get(key);
+    if (own === undefined) return;
+    this.#expiring.delete(key);
+    const r = this.#shared?.take(own.token);
+    if (r !== undefined) this.#ports.release(r.family, r.port);
+  }
+
+  /** True if nobody holds `port` now (bound and closed again at once). */
+  #bindable(family: 4 | 6, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = createRelayDatagramSocket(family);
+      s.once('error', () => {
+        s.close();
+        resolve(false);
+      });
+      s.bind(port, this.#opts.plan.bind.get(family)!, () => {
+        s.close();
+        resolve(true);
+      });
+    });
   }
 
   #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | undefined> {
@@ -106,9 +204,14 @@ export class UdpRelayAllocator implements RelayAllocator {
           resolve(undefined);
           return;
         }
-        s.on('error', this.#opts.onError);
         const bound = s.address().port;
-        this.#ports.take(family, bound);
+        // A port the kernel chose may be one another worker reserved (no socket holds it): not for us.
+        if (!this.#ports.take(family, bound) && port === 0) {
+          s.close();
+          resolve(undefined);
+          return;
+        }
+        s.on('error', this.#opts.onError);
         const relay = new UdpRelaySocket(s, { family, address: advertised, port: bound }, this.#release);
         this.#open.add(relay);
         resolve(relay);
