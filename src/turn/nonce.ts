@@ -8,10 +8,11 @@ export type NonceCheck = 'valid' | 'stale' | 'invalid';
 const MAC_BYTES = 10;
 
 export class NonceIssuer {
-  readonly #secret: Buffer;
+  readonly #secret: Uint8Array;
   readonly #lifetimeMs: number;
 
-  constructor(lifetimeS = NONCE_LIFETIME_S, secret: Buffer = randomBytes(32)) {
+  /** Issuers with the same `secret` (every worker thread's) accept each other's nonces. */
+  constructor(lifetimeS = NONCE_LIFETIME_S, secret: Uint8Array = randomBytes(32)) {
     this.#secret = secret;
     this.#lifetimeMs = lifetimeS * 1000;
   }

@@ -1,23 +1,30 @@
 // Allocation limits: per user id (admin.user_quota, answered 486) and in total (admin.limits.max_allocations).
+// With worker threads the counts are one SharedUserCounts for every worker, so the limits hold for the whole
+// process; single-threaded they stay in a Map, which has no fixed size to run out of.
+import { SharedUserCounts } from '../shared/user-counts.ts';
 
 export class AllocationQuota {
   userQuota: number;
   maxAllocations: number;
   #total = 0;
   readonly #perUser = new Map<string, number>();
+  readonly #shared: SharedUserCounts | undefined;
 
-  constructor(userQuota = 0, maxAllocations = 0) {
+  /** `shared`: a buffer from SharedUserCounts.createBuffer(), the same in every worker. */
+  constructor(userQuota = 0, maxAllocations = 0, shared?: SharedArrayBuffer) {
     this.userQuota = userQuota;
     this.maxAllocations = maxAllocations;
+    this.#shared = shared === undefined ? undefined : new SharedUserCounts(shared);
   }
 
-  /** Allocations held now, by every user. */
+  /** Allocations held now, by every user (in every worker). */
   get total(): number {
-    return this.#total;
+    return this.#shared?.total ?? this.#total;
   }
 
   /** Takes one allocation for `userId`; false if either limit is reached (0 = unlimited). */
   acquire(userId: string): boolean {
+    if (this.#shared !== undefined) return this.#shared.acquire(userId, this.userQuota, this.maxAllocations);
     const n = this.#perUser.get(userId) ?? 0;
     if (this.userQuota > 0 && n >= this.userQuota) return false;
     if (this.maxAllocations > 0 && this.#total >= this.maxAllocations) return false;
@@ -27,6 +34,7 @@ export class AllocationQuota {
   }
 
   release(userId: string): void {
+    if (this.#shared !== undefined) return this.#shared.release(userId);
     const n = this.#perUser.get(userId) ?? 0;
     if (n <= 1) this.#perUser.delete(userId);
     else this.#perUser.set(userId, n - 1);
@@ -34,6 +42,7 @@ export class AllocationQuota {
   }
 
   usage(userId: string): number {
+    if (this.#shared !== undefined) return this.#shared.usage(userId);
     return this.#perUser.get(userId) ?? 0;
   }
 }

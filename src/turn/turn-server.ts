@@ -42,9 +42,23 @@ export interface TurnSettings {
   readonly limits: TurnLimits;
 }
 
+/**
+ * What the TurnServers of every worker thread share (src/shared/dataplane-state.ts builds it); each piece
+ * absent = this server's own, as single-threaded.
+ */
+export interface TurnSharedState {
+  /** AllocationQuota's counts (SharedUserCounts.createBuffer()): max_allocations and user_quota hold across workers. */
+  readonly quota?: SharedArrayBuffer;
+  /** ChallengeLimiter's buckets (SharedTokenBuckets.createBuffer()): one 401/438 budget per IP across workers. */
+  readonly challenges?: SharedArrayBuffer;
+  /** The NONCE key: a nonce one worker issued verifies on every other. */
+  readonly nonceSecret?: Uint8Array;
+}
+
 export interface TurnServerOptions extends TurnSettings {
   readonly logger: Logger;
   readonly clock?: () => number;
+  readonly shared?: TurnSharedState;
 }
 
 /** Hooks for code that observes allocation lifecycles (logging, /status); not called per packet. */
@@ -68,7 +82,7 @@ export class TurnServer {
   readonly log: Logger;
   /** Warnings that a client can provoke repeatedly go through here (one per key per 10 s). */
   readonly warnings = new RateLimitedLog();
-  readonly nonces = new NonceIssuer();
+  readonly nonces: NonceIssuer;
   readonly quota: AllocationQuota;
   readonly challenges: ChallengeLimiter;
   readonly #allocations = new Set<Allocation>();
@@ -87,8 +101,10 @@ export class TurnServer {
     this.#authenticator = opts.authenticator;
     this.#realm = opts.realm;
     this.#limits = opts.limits;
-    this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations);
-    this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate);
+    const shared = opts.shared ?? {};
+    this.nonces = new NonceIssuer(undefined, shared.nonceSecret);
+    this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations, shared.quota);
+    this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate, shared.challenges);
   }
 
   /** Added by addAllocation, removed by deleteAllocation. */

@@ -1,0 +1,77 @@
+// The state the dataplanes of every worker thread share: created once by the main thread, and sent to every
+// worker (workerData, postMessage). Structured clone shares a SharedArrayBuffer rather than copying it, so each
+// worker's pools, quota and limiter built on these buffers are one pool, quota and limiter; the nonce key is
+// copied, which is all it needs to be.
+import { randomBytes } from 'node:crypto';
+import type { ListenerConfig } from '../config/types.ts';
+import { RelayPortPool } from '../server/port-pool.ts';
+import type { TurnSharedState } from '../turn/turn-server.ts';
+import { SharedTokenBuckets } from './ip-buckets.ts';
+import { RelayReservations } from './relay-reservations.ts';
+import { SharedUserCounts } from './user-counts.ts';
+
+/** One listener's relay port state. */
+export interface RelayPortBuffers {
+  /** The RelayPortPool of its UDP relays. */
+  readonly udp: SharedArrayBuffer;
+  /** The RelayPortPool of its TCP relays (RFC 6062). */
+  readonly tcp: SharedArrayBuffer;
+  /** The RelayReservations of its UDP relays (EVEN-PORT with R). */
+  readonly reservations: SharedArrayBuffer;
+}
+
+/** Also the `shared` option of every worker's TurnServer. */
+export interface SharedDataplaneState extends TurnSharedState {
+  readonly quota: SharedArrayBuffer;
+  readonly challenges: SharedArrayBuffer;
+  readonly nonceSecret: Uint8Array;
+  /** By listener name. Filled in the main thread only (relayPortBuffers), before a config that names the
+   *  listener goes to the workers with the state. */
+  readonly relayPorts: Record<string, RelayPortBuffers>;
+}
+
+/** What a worker's relay allocators of one listener take (UdpRelayOptions, TcpRelayOptions). */
+export interface SharedRelays {
+  readonly udp: { readonly ports: RelayPortPool; readonly reservations: RelayReservations };
+  readonly tcp: { readonly ports: RelayPortPool };
+}
+
+/** Main thread, once: the state for every worker. */
+export function createSharedDataplaneState(): SharedDataplaneState {
+  return {
+    quota: SharedUserCounts.createBuffer(),
+    challenges: SharedTokenBuckets.createBuffer(),
+    nonceSecret: randomBytes(32),
+    relayPorts: {},
+  };
+}
+
+/**
+ * Main thread: the relay port buffers of listener `name`, created the first time the name is seen. Call it for
+ * every listener of a config, then send the state with the config: a listener that goes and comes back under
+ * the same name finds its ports as its relays left them.
+ */
+export function relayPortBuffers(state: SharedDataplaneState, name: string): RelayPortBuffers {
+  state.relayPorts[name] ??= {
+    udp: RelayPortPool.createBuffer(),
+    tcp: RelayPortPool.createBuffer(),
+    reservations: RelayReservations.createBuffer(),
+  };
+  return state.relayPorts[name];
+}
+
+/** Worker: the shared pools and reservation table of listener `l`, over the buffers the main thread made. */
+export function sharedRelays(
+  state: SharedDataplaneState, l: Pick<ListenerConfig, 'name' | 'min_relay_port' | 'max_relay_port'>,
+): SharedRelays {
+  const buffers = state.relayPorts[l.name];
+  // A buffer made here would be this worker's alone: every other worker would pick the same ports.
+  if (buffers === undefined) throw new Error(`listener ${l.name}: no shared relay port buffers (relayPortBuffers() in the main thread)`);
+  return {
+    udp: {
+      ports: new RelayPortPool(l.min_relay_port, l.max_relay_port, buffers.udp),
+      reservations: new RelayReservations(buffers.reservations),
+    },
+    tcp: { ports: new RelayPortPool(l.min_relay_port, l.max_relay_port, buffers.tcp) },
+  };
+}
