@@ -10,7 +10,7 @@
 //
 // Whether the range is full is counted from the bitmap when asked, not kept as a count: a count beside the
 // bits could not stay exact across a range change made in another thread without a lock around every take
-// and release, and asking is rare (only tests and a failed claim need it).
+// and release, and nothing on the relay path asks (claim() finds a full range by probing it).
 import { randomInt } from 'node:crypto';
 
 /** 'even': an even port (EVEN-PORT); 'pair': an even port whose next port is free too (EVEN-PORT with R). */
@@ -21,6 +21,7 @@ const WORDS_PER_FAMILY = PORTS / 32;
 /** Word 0: the range, min << 16 | max; words 1-7 unused; then the IPv4 bitmap, then the IPv6 one. */
 const RANGE = 0;
 const BITMAP = 8;
+const BITMAP_OF = { 4: BITMAP, 6: BITMAP + WORDS_PER_FAMILY } as const;
 const BUFFER_BYTES = (BITMAP + 2 * WORDS_PER_FAMILY) * 4;
 const ALL_TAKEN = 0xffffffff;
 
@@ -32,7 +33,6 @@ export class RelayPortPool {
 
   /** Unsigned words: bit p of a family's bitmap set = port p is held by one of our relays (or reservations). */
   readonly #words: Uint32Array;
-  readonly #bitmap: { readonly 4: number; readonly 6: number } = { 4: BITMAP, 6: BITMAP + WORDS_PER_FAMILY };
 
   /** `buffer` from createBuffer() shares the pool with every pool built on it; its range is set to this one. */
   constructor(minPort: number, maxPort: number, buffer?: SharedArrayBuffer) {
@@ -65,7 +65,7 @@ export class RelayPortPool {
     const min = range >>> 16;
     const max = range & 0xffff;
     for (let port = min; port <= max; port++) {
-      const word = Atomics.load(this.#words, this.#bitmap[family] + (port >>> 5));
+      const word = Atomics.load(this.#words, BITMAP_OF[family] + (port >>> 5));
       if (word === ALL_TAKEN && (port & 31) === 0 && port + 31 <= max) {
         port += 31;
         continue;
@@ -92,12 +92,12 @@ export class RelayPortPool {
   /** Marks a bound port as held; false if it was held already (taking a held port changes nothing). */
   take(family: 4 | 6, port: number): boolean {
     const mask = 1 << (port & 31);
-    return (Atomics.or(this.#words, this.#bitmap[family] + (port >>> 5), mask) & mask) === 0;
+    return (Atomics.or(this.#words, BITMAP_OF[family] + (port >>> 5), mask) & mask) === 0;
   }
 
   /** Frees a port; releasing a free port changes nothing. */
   release(family: 4 | 6, port: number): void {
-    Atomics.and(this.#words, this.#bitmap[family] + (port >>> 5), ~(1 << (port & 31)) >>> 0);
+    Atomics.and(this.#words, BITMAP_OF[family] + (port >>> 5), ~(1 << (port & 31)) >>> 0);
   }
 
   /** Random start, then linear probe: O(1) while the range is sparse, a word at a time when it is dense. */
@@ -107,7 +107,7 @@ export class RelayPortPool {
     const min = range >>> 16;
     const max = range & 0xffff;
     const size = max - min + 1;
-    const base = this.#bitmap[family];
+    const base = BITMAP_OF[family];
     const start = randomInt(size);
     let i = 0;
     while (i < size) {

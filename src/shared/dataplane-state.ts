@@ -27,7 +27,7 @@ export interface SharedDataplaneState extends TurnSharedState {
   readonly nonceSecret: Uint8Array;
   /** By listener name. Filled in the main thread only (relayPortBuffers), before a config that names the
    *  listener goes to the workers with the state. */
-  readonly relayPorts: Record<string, RelayPortBuffers>;
+  readonly relayPorts: Map<string, RelayPortBuffers>;
 }
 
 /** What a worker's relay allocators of one listener take (UdpRelayOptions, TcpRelayOptions). */
@@ -42,7 +42,7 @@ export function createSharedDataplaneState(): SharedDataplaneState {
     quota: SharedUserCounts.createBuffer(),
     challenges: SharedTokenBuckets.createBuffer(),
     nonceSecret: randomBytes(32),
-    relayPorts: {},
+    relayPorts: new Map(),
   };
 }
 
@@ -52,19 +52,23 @@ export function createSharedDataplaneState(): SharedDataplaneState {
  * the same name finds its ports as its relays left them.
  */
 export function relayPortBuffers(state: SharedDataplaneState, name: string): RelayPortBuffers {
-  state.relayPorts[name] ??= {
-    udp: RelayPortPool.createBuffer(),
-    tcp: RelayPortPool.createBuffer(),
-    reservations: RelayReservations.createBuffer(),
-  };
-  return state.relayPorts[name];
+  let buffers = state.relayPorts.get(name);
+  if (buffers === undefined) {
+    buffers = {
+      udp: RelayPortPool.createBuffer(),
+      tcp: RelayPortPool.createBuffer(),
+      reservations: RelayReservations.createBuffer(),
+    };
+    state.relayPorts.set(name, buffers);
+  }
+  return buffers;
 }
 
 /** Worker: the shared pools and reservation table of listener `l`, over the buffers the main thread made. */
 export function sharedRelays(
   state: SharedDataplaneState, l: Pick<ListenerConfig, 'name' | 'min_relay_port' | 'max_relay_port'>,
 ): SharedRelays {
-  const buffers = state.relayPorts[l.name];
+  const buffers = state.relayPorts.get(l.name);
   // A buffer made here would be this worker's alone: every other worker would pick the same ports.
   if (buffers === undefined) throw new Error(`listener ${l.name}: no shared relay port buffers (relayPortBuffers() in the main thread)`);
   return {

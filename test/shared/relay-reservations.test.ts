@@ -90,7 +90,7 @@ describe('UdpRelayAllocator reservations across two worker threads', () => {
 
   it('worker A reserves the next port; worker B claims it with the token; nothing else of ours gets it', async () => {
     const [a, b] = w.workers;
-    const pool = new RelayPortPool(base, base + 1, state.relayPorts.udp.udp);
+    const pool = new RelayPortPool(base, base + 1, state.relayPorts.get('udp')!.udp);
     const made = await a.call<{ port: number; token: Uint8Array }>({
       op: 'relay-allocate', listener, evenPort: true, reserveNext: true,
     });
@@ -113,7 +113,7 @@ describe('UdpRelayAllocator reservations across two worker threads', () => {
 
   it('the worker that made a reservation frees it when its listener closes; the token claims nothing then', async () => {
     const [a, b] = w.workers;
-    const pool = new RelayPortPool(base, base + 1, state.relayPorts.udp.udp);
+    const pool = new RelayPortPool(base, base + 1, state.relayPorts.get('udp')!.udp);
     const made = await a.call<{ port: number; token: Uint8Array }>({
       op: 'relay-allocate', listener, evenPort: true, reserveNext: true,
     });
@@ -127,11 +127,11 @@ describe('UdpRelayAllocator reservations across two worker threads', () => {
 
   it('an expired reservation whose maker is gone is freed by the worker that needs its port', async () => {
     const [, b] = w.workers;
-    const pool = new RelayPortPool(base, base + 1, state.relayPorts.udp.udp);
+    const pool = new RelayPortPool(base, base + 1, state.relayPorts.get('udp')!.udp);
     // As a worker that died leaves it: both ports taken, the next one by an entry that has expired.
     assert.equal(pool.claim(4, 'pair'), base);
     pool.release(4, base);
-    new RelayReservations(state.relayPorts.udp.reservations).add(randomBytes(8), { family: 4, port: base + 1, expiresAt: Date.now() - 1 });
+    new RelayReservations(state.relayPorts.get('udp')!.reservations).add(randomBytes(8), { family: 4, port: base + 1, expiresAt: Date.now() - 1 });
     assert.equal(pool.claim(4), base);
     assert.equal(pool.full(4), true);
     assert.deepEqual(await b.call({ op: 'relay-allocate', listener, evenPort: false, reserveNext: false }), { port: base + 1 });
