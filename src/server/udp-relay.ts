@@ -24,12 +24,13 @@ export interface UdpRelayOptions {
   readonly reservations?: RelayReservations;
 }
 
-// RFC 8656 §7.2 step 6: the server "MUST reserve" the next-higher port for the token. Single-threaded, a
-// reservation is that port bound and held, so nobody at all can take it before the token comes back. With
-// worker threads the token may come back to another worker, which could not bind a port this one holds, so
-// a reservation is an entry of a shared table and the port's bit in the shared pool, with no socket: our own
-// relays never take it, but another process could bind the port before the claim, and that Allocate then
-// gets 508. The port is checked bindable when it is reserved, which leaves only that window.
+// RFC 8656 §18.6, EVEN-PORT: "R: If 1, the server is requested to reserve the next-higher port number (on the
+// same IP address) for a subsequent allocation." Single-threaded, a reservation is that port bound and held,
+// so nobody at all can take it before the RESERVATION-TOKEN comes back. With worker threads the token may come
+// back to another worker, which could not bind a port this one holds, so a reservation is an entry of a shared
+// table and the port's bit in the shared pool, with no socket: our own relays never take it, but another
+// process could bind the port before the claim, and that Allocate then gets 508. The port is checked bindable
+// when it is reserved, which leaves only that window.
 export class UdpRelayAllocator implements RelayAllocator {
   readonly families: ReadonlySet<4 | 6>;
   readonly #opts: UdpRelayOptions;
