@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Daemon } from '../daemon/daemon.ts';
 import { builtinConfig } from '../daemon/builtin-config.ts';
 import { renderCommand } from '../daemon/render-command.ts';
+import { defaultWorkerCount } from '../dataplane/threads.ts';
 import { PACKAGE_VERSION } from '../telemetry/version.ts';
 import type { LogFormat } from '../log/logger.ts';
 
@@ -20,6 +21,9 @@ Options:
   -v, --verbose            same as -l all:DEBUG
       --log-format FORMAT  text (default) or json
       --drain-timeout SEC  how long SIGTERM waits for allocations to end (default: admin.limits.drain_timeout)
+  -u, --udp-thread-num N   dataplane worker threads, each serving every listener on the same ports
+                           (SO_REUSEPORT); 1 or 0 = the main thread only (default: the CPUs this process
+                           may use, cgroup CPU quota included; here ${defaultWorkerCount()})
   -h, --help               this help
       --version            print the version
 
@@ -49,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
         verbose: { type: 'boolean', short: 'v' },
         'log-format': { type: 'string' },
         'drain-timeout': { type: 'string' },
+        'udp-thread-num': { type: 'string', short: 'u' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -74,6 +79,13 @@ async function main(argv: string[]): Promise<void> {
       fail(`--drain-timeout: want seconds >= 0, got "${values['drain-timeout']}"`);
     }
   }
+  let workers = defaultWorkerCount();
+  if (values['udp-thread-num'] !== undefined) {
+    const n = Number(values['udp-thread-num']);
+    if (!Number.isInteger(n) || n < 0 || n > 1024) fail(`--udp-thread-num: want an integer 0..1024, got "${values['udp-thread-num']}"`);
+    // Upstream's 0 disables multithreading.
+    workers = Math.max(1, n);
+  }
   if (positionals.length > 1) fail(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
   if (values.config !== undefined && positionals.length > 0) fail('give either -c FILE or a turn:// URI, not both');
   if (values.watch && values.config === undefined) fail('-w needs -c FILE');
@@ -91,6 +103,7 @@ async function main(argv: string[]): Promise<void> {
     builtin,
     logLevel: values.verbose ? 'all:DEBUG' : values.log,
     logFormat: format as LogFormat,
+    workers,
   });
   // A SIGHUP that arrives while starting (Node's default would kill the process) is applied right after.
   let started = false;

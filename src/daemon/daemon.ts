@@ -3,12 +3,15 @@
 import type { StunnerConfig } from '../config/types.ts';
 import { ConfigError, formatProblem } from '../config/errors.ts';
 import { loadConfigFile } from '../config/load.ts';
+import type { Dataplane } from '../dataplane/dataplane.ts';
+import { WorkerPool } from '../dataplane/worker-pool.ts';
 import { Gateway } from '../server/gateway.ts';
 import { ConfigWatch, fileDigest, type ConfigWatchOptions } from './config-watch.ts';
 import { LoggerFactory, type LogFormat, type Logger } from '../log/logger.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
 import { statusFromConfig, type GatewayStatusSnapshot, type StatusSource } from '../telemetry/health.ts';
+import { MAIN_EVENT_LOOP, type EventLoop } from '../telemetry/runtime-metrics.ts';
 
 export interface DaemonOptions {
   /** A stunnerd config or Kubernetes resources file. */
@@ -19,6 +22,8 @@ export interface DaemonOptions {
   readonly logLevel?: string;
   readonly logFormat: LogFormat;
   readonly env?: NodeJS.ProcessEnv;
+  /** -u: dataplane workers; 1 (the default) runs the gateway on the main thread. */
+  readonly workers?: number;
 }
 
 export class Daemon implements StatusSource {
@@ -26,7 +31,7 @@ export class Daemon implements StatusSource {
   readonly registry = new StatsRegistry();
   readonly #opts: DaemonOptions;
   readonly #log: Logger;
-  #gateway: Gateway | undefined;
+  #dataplane: Dataplane | undefined;
   #telemetry: Telemetry | undefined;
   #reloading: Promise<boolean> = Promise.resolve(true);
   #draining = false;
@@ -39,8 +44,18 @@ export class Daemon implements StatusSource {
     this.#log = this.logs.get('stunnerd');
   }
 
+  /** The gateway when it runs on the main thread (one worker). */
   get gateway(): Gateway | undefined {
-    return this.#gateway;
+    return this.#dataplane instanceof Gateway ? this.#dataplane : undefined;
+  }
+
+  /** The worker pool when several workers run. */
+  get workers(): WorkerPool | undefined {
+    return this.#dataplane instanceof WorkerPool ? this.#dataplane : undefined;
+  }
+
+  get dataplane(): Dataplane | undefined {
+    return this.#dataplane;
   }
 
   get telemetry(): Telemetry | undefined {
@@ -48,18 +63,15 @@ export class Daemon implements StatusSource {
   }
 
   ready(): boolean {
-    return this.#gateway !== undefined && !this.#draining;
+    return this.#dataplane !== undefined && !this.#draining;
   }
 
   status(): GatewayStatusSnapshot {
-    const gw = this.#gateway;
-    if (gw === undefined) return { name: '', configGeneration: 0, listeners: [], clusters: [] };
-    const s = statusFromConfig(gw.config, gw.generation);
+    const dp = this.#dataplane;
+    if (dp === undefined) return { name: '', configGeneration: 0, listeners: [], clusters: [] };
+    const s = statusFromConfig(dp.config, dp.generation);
     // Report the ports actually bound (a config may ask for port 0).
-    return {
-      ...s,
-      listeners: s.listeners.map((l) => ({ ...l, port: gw.listeners.get(l.name)?.address.port ?? l.port })),
-    };
+    return { ...s, listeners: s.listeners.map((l) => ({ ...l, port: dp.boundPort(l.name) ?? l.port })) };
   }
 
   async #load(): Promise<StunnerConfig> {
@@ -76,20 +88,29 @@ export class Daemon implements StatusSource {
     if (this.#opts.configPath !== undefined) this.#startDigest = await fileDigest(this.#opts.configPath);
     const config = await this.#load();
     this.#applyLogLevel(config);
-    this.#telemetry = new Telemetry({ registry: this.registry, logger: this.logs, status: this, env: this.#opts.env });
+    const workers = this.#opts.workers ?? 1;
+    let pool: WorkerPool | undefined;
+    this.#telemetry = new Telemetry({ registry: this.registry, logger: this.logs, status: this, env: this.#opts.env,
+      eventLoops: () => pool === undefined ? MAIN_EVENT_LOOP : [...MAIN_EVENT_LOOP, ...workerLoops(pool)] });
     await this.#telemetry.start(config.admin);
-    const gateway = new Gateway(config, { logs: this.logs, registry: this.registry });
+    let dataplane: Gateway | WorkerPool;
+    if (workers > 1) {
+      pool = new WorkerPool(config, { workers, logs: this.logs, logFormat: this.#opts.logFormat, registry: this.registry });
+      dataplane = pool;
+    } else {
+      dataplane = new Gateway(config, { logs: this.logs, registry: this.registry });
+    }
     try {
-      await gateway.start();
+      await dataplane.start();
     } catch (err) {
-      await gateway.stop();
+      await dataplane.stop();
       await this.#telemetry.shutdown();
       throw err;
     }
-    this.#gateway = gateway;
+    this.#dataplane = dataplane;
     this.registry.gateway.lastReloadSuccessful = 1;
     this.#log.info('stunnerd running', { name: config.admin.name, listeners: config.listeners.length,
-      clusters: config.clusters.length, generation: gateway.generation });
+      clusters: config.clusters.length, generation: dataplane.generation, workers });
   }
 
   #applyLogLevel(config: StunnerConfig): void {
@@ -122,7 +143,7 @@ export class Daemon implements StatusSource {
   }
 
   async #reload(reason: string): Promise<boolean> {
-    const gw = this.#gateway;
+    const gw = this.#dataplane;
     if (gw === undefined || this.#draining) return false;
     const stats = this.registry.gateway;
     let next: StunnerConfig;
@@ -165,22 +186,28 @@ export class Daemon implements StatusSource {
     if (this.#draining) return;
     this.#draining = true;
     this.#telemetry?.setShuttingDown();
-    const gw = this.#gateway;
-    if (gw === undefined) return;
-    gw.drain();
-    const timeoutS = drainTimeoutS ?? gw.config.admin.limits.drain_timeout;
+    const dp = this.#dataplane;
+    if (dp === undefined) return;
+    dp.drain();
+    const timeoutS = drainTimeoutS ?? dp.config.admin.limits.drain_timeout;
     const deadline = Date.now() + timeoutS * 1000;
-    this.#log.info('draining', { allocations: gw.server.allocations.size, timeoutSeconds: timeoutS });
-    while (gw.server.allocations.size > 0 && Date.now() < deadline) {
+    this.#log.info('draining', { allocations: dp.allocations(), timeoutSeconds: timeoutS });
+    while (dp.allocations() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    this.#log.info('drained', { remaining: gw.server.allocations.size });
+    this.#log.info('drained', { remaining: dp.allocations() });
   }
 
   async stop(): Promise<void> {
     this.#draining = true;
     this.#telemetry?.setShuttingDown();
-    await this.#gateway?.stop();
+    await this.#dataplane?.stop();
     await this.#telemetry?.shutdown();
   }
+}
+
+function workerLoops(pool: WorkerPool): EventLoop[] {
+  return pool.eventLoops().map(({ worker, thread }) => ({
+    worker: String(worker), key: thread, utilization: (prev) => thread.performance.eventLoopUtilization(prev),
+  }));
 }

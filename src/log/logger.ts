@@ -88,6 +88,7 @@ export class LoggerFactory {
   readonly #sink: (line: string) => void;
   readonly #now: () => number;
   #levels = new Map<string, number>([['all', INFO]]);
+  #spec = 'all:INFO';
 
   constructor(opts: LoggerOptions = {}) {
     this.format = opts.format ?? 'text';
@@ -101,7 +102,13 @@ export class LoggerFactory {
     const levels = parseLogLevels(spec);
     if (!levels.has('all')) levels.set('all', this.#levels.get('all') ?? INFO);
     this.#levels = levels;
+    this.#spec = [...levels].map(([scope, level]) => `${scope}:${LOG_LEVELS[level]}`).join(',');
     for (const logger of this.#loggers.values()) logger.level = this.#levelOf(logger.scope);
+  }
+
+  /** The levels in force, as a spec `setLevels` takes (for a worker thread's own factory). */
+  get levelSpec(): string {
+    return this.#spec;
   }
 
   get(scope: string): Logger {

@@ -21,6 +21,8 @@ export interface DtlsListenerOptions {
   readonly relays: RelayAllocator;
   admission: PeerAdmission;
   readonly onError: (err: Error) => void;
+  /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
+  readonly reusePort?: boolean;
   readonly limits?: StreamLimits;
 }
 
@@ -33,6 +35,7 @@ export class DtlsListener implements ListenerRuntime {
   config: ListenerConfig;
   readonly #server: TurnServer;
   readonly #onError: (err: Error) => void;
+  readonly #reusePort: boolean;
   readonly #links = new Set<DtlsClientLink>();
   #dtls: DtlsServer | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -48,10 +51,11 @@ export class DtlsListener implements ListenerRuntime {
     this.limits = opts.limits ?? DEFAULT_STREAM_LIMITS;
     this.#server = opts.server;
     this.#onError = opts.onError;
+    this.#reusePort = opts.reusePort ?? false;
   }
 
   async listen(): Promise<void> {
-    const dtls = await DtlsServer.listen({ address: this.config.address, port: this.config.port }, {
+    const dtls = await DtlsServer.listen({ address: this.config.address, port: this.config.port, reusePort: this.#reusePort }, {
       cert: this.config.cert, key: this.config.key, handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
       // Associations with an allocation live as long as it may (the listener closes idle ones without).
       idleTimeoutMs: MAX_ALLOCATION_LIFETIME_S * 1000,

@@ -27,6 +27,17 @@ export interface GatewayOptions {
   readonly resolver?: Resolver;
   /** How often STRICT_DNS clusters are re-resolved (default DNS_REFRESH_INTERVAL_MS). */
   readonly dnsRefreshMs?: number;
+  /** Bind listener sockets with SO_REUSEPORT: every worker of a multi-worker dataplane binds the same ports. */
+  readonly reusePort?: boolean;
+}
+
+/**
+ * The name -> routes map the stats registry keeps series for: every listener with the clusters of its routes
+ * that exist.
+ */
+export function routeMapOf(config: StunnerConfig): Map<string, readonly string[]> {
+  const clusters = new Set(config.clusters.map((c) => c.name));
+  return new Map(config.listeners.map((l) => [l.name, l.routes.filter((r) => clusters.has(r))]));
 }
 
 const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
@@ -54,6 +65,7 @@ export class Gateway {
   readonly #log: Logger;
   readonly #resolver: Resolver;
   readonly #dnsRefreshMs: number;
+  readonly #reusePort: boolean;
   readonly #errors = new RateLimitedLog();
   #sweepTimer: NodeJS.Timeout | undefined;
   #dnsTimer: NodeJS.Timeout | undefined;
@@ -65,6 +77,7 @@ export class Gateway {
     this.registry = opts.registry ?? new StatsRegistry();
     this.#resolver = opts.resolver ?? defaultResolver;
     this.#dnsRefreshMs = opts.dnsRefreshMs ?? DNS_REFRESH_INTERVAL_MS;
+    this.#reusePort = opts.reusePort ?? false;
     this.server = new TurnServer({
       authenticator: authenticatorFromConfig(config.auth, opts.clock),
       realm: config.auth.realm,
@@ -91,7 +104,7 @@ export class Gateway {
    * its stats object now, so its series exist (at 0) before the first packet and rate() works from the start.
    */
   #routeMap(config: StunnerConfig): Map<string, readonly string[]> {
-    const routes = new Map(config.listeners.map((l) => [l.name, l.routes.filter((r) => this.clusters.has(r))]));
+    const routes = routeMapOf(config);
     for (const [listener, clusters] of routes) {
       this.registry.listener(listener);
       for (const c of clusters) this.registry.cluster(listener, c);
@@ -116,6 +129,7 @@ export class Gateway {
       { listener: l.name, error: err.message });
     const listener = createListener(l, {
       stats: this.registry.listener(l.name), server: this.server, admission: this.#admission(l), onError,
+      reusePort: this.#reusePort,
     });
     try {
       await listener.listen();
@@ -260,6 +274,16 @@ export class Gateway {
     }
     this.config = config;
     this.registry.retain(this.#routeMap(config));
+  }
+
+  /** Allocations open now. */
+  allocations(): number {
+    return this.server.allocations.size;
+  }
+
+  /** The port a listener is bound to (port 0 in the config resolves here). */
+  boundPort(name: string): number | undefined {
+    return this.listeners.get(name)?.address.port;
   }
 
   /** Stops accepting new allocations; existing ones keep relaying. */

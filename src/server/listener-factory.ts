@@ -21,6 +21,8 @@ export interface ListenerDeps {
   readonly onError: (err: Error) => void;
   /** Connection limits of the TCP, TLS and DTLS listeners (the defaults when absent). */
   readonly limits?: StreamLimits;
+  /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
+  readonly reusePort?: boolean;
 }
 
 /** The listener for `l`, not yet listening. Throws GatewayError ERR_LISTENER_PROTOCOL for an unknown protocol. */

@@ -22,6 +22,8 @@ export interface StreamListenerOptions {
   readonly relays: RelayAllocator;
   /** RFC 6062 TCP relays; allocations use them when the listener routes to a TCP cluster. */
   readonly tcpRelays?: TcpRelayAllocator;
+  /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
+  readonly reusePort?: boolean;
   admission: PeerAdmission;
   readonly onError: (err: Error) => void;
   readonly limits?: StreamLimits;
@@ -41,6 +43,7 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
   readonly #links = new Set<StreamClientLink>();
   /** Every accepted TCP socket, TLS ones still in the handshake included: close() must not wait for them. */
   readonly #sockets = new Set<Socket>();
+  readonly #reusePort: boolean;
   #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: StreamListenerOptions) {
@@ -52,6 +55,7 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
     this.admission = opts.admission;
     this.limits = opts.limits ?? DEFAULT_STREAM_LIMITS;
     this.#server = opts.server;
+    this.#reusePort = opts.reusePort ?? false;
     if (opts.config.protocol === 'TURN-TLS') {
       const tls = createTlsServer({
         cert: opts.config.cert, key: opts.config.key, minVersion: 'TLSv1.2',
@@ -77,7 +81,7 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#net.once('error', reject);
-      this.#net.listen({ port: this.config.port, host: this.config.address }, () => {
+      this.#net.listen({ port: this.config.port, host: this.config.address, reusePort: this.#reusePort }, () => {
         this.#net.off('error', reject);
         this.#sweepTimer = setInterval(() => this.#sweep(), STREAM_SWEEP_INTERVAL_MS);
         this.#sweepTimer.unref();

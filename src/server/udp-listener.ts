@@ -22,6 +22,8 @@ export interface UdpListenerOptions {
   readonly relays: RelayAllocator;
   admission: PeerAdmission;
   readonly onError: (err: Error) => void;
+  /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
+  readonly reusePort?: boolean;
 }
 
 export class UdpListener implements ListenerRuntime {
@@ -50,6 +52,7 @@ export class UdpListener implements ListenerRuntime {
     const v6 = isIP(opts.config.address) === 6;
     this.#socket = createSocket({
       type: v6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
+      reusePort: opts.reusePort ?? false,
     });
     this.#socket.on('message', this.#onMessage);
     this.#socket.on('error', opts.onError);

@@ -10,6 +10,8 @@ export class GatewayStats {
   configReloadsFailure = 0;
   /** 1 after a successful (re)load, 0 after a rejected one. */
   lastReloadSuccessful = 1;
+  /** Dataplane workers restarted after they died (multi-worker mode). */
+  workerRestarts = 0;
 }
 
 /** Where new stats objects keep their values; undefined = a private array. */

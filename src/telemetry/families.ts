@@ -48,6 +48,8 @@ export const FAMILIES = {
     'Number of configuration (re)loads, by result.'),
   configLastReloadSuccessful: family('gauge', 'stunner_config_last_reload_successful', '',
     'Whether the last configuration (re)load succeeded (1) or was rejected (0).'),
+  workerRestarts: family('counter', 'stunner_worker_restarts_total', '{restart}',
+    'Number of dataplane worker threads restarted after they died.'),
   buildInfo: family('gauge', 'stunner_build_info', '',
     'Always 1; labels carry the gateway version and the Node.js runtime version.'),
 } as const satisfies Record<string, Family>;

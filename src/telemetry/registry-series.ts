@@ -66,6 +66,7 @@ export const GATEWAY_SERIES: readonly SeriesTable<GatewayStats>[] = [
     emit(RELOAD_FAILURE, g.configReloadsFailure);
   } },
   { family: F.configLastReloadSuccessful, each: (g, emit) => emit(NO_LABELS, g.lastReloadSuccessful) },
+  { family: F.workerRestarts, each: (g, emit) => emit(NO_LABELS, g.workerRestarts) },
 ];
 
 /** stunner_build_info labels: the gateway version and the Node.js runtime version. */

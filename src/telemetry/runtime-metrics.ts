@@ -1,6 +1,6 @@
 // Runtime metrics (docs/metrics.md): Node counterparts of the Go collector metrics, under the names prom-client
 // users know. Registered as SDK instruments on the one MeterProvider; every series here has a fixed, small label set.
-import { monitorEventLoopDelay, PerformanceObserver, constants, type ELDHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver, constants, type ELDHistogram, type EventLoopUtilization } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Attributes, BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
 import { countOpenFds, readMaxOpenFiles, readProcStatus, type ProcStatus } from './proc-stats.ts';
@@ -23,6 +23,20 @@ export interface RuntimeMetrics {
   stop(): void;
 }
 
+/** An event loop whose utilisation is exported: the main thread's, or a dataplane worker's. */
+export interface EventLoop {
+  /** The `worker` label: `main`, or the worker's number. */
+  readonly worker: string;
+  /** Identifies this loop across collections (a restarted worker is a new loop). */
+  readonly key: object;
+  utilization(prev?: EventLoopUtilization): EventLoopUtilization;
+}
+
+/** The main thread's loop alone: a single-threaded gateway. */
+export const MAIN_EVENT_LOOP: readonly EventLoop[] = [
+  { worker: 'main', key: performance, utilization: (prev) => performance.eventLoopUtilization(prev) },
+];
+
 /** Where the /proc-only figures come from; undefined = the OS has none (the series is then absent). */
 export interface ProcSource {
   status(): ProcStatus | undefined;
@@ -32,7 +46,8 @@ export interface ProcSource {
 
 export const LINUX_PROC: ProcSource = { status: readProcStatus, openFds: countOpenFds, maxFds: readMaxOpenFiles };
 
-export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PROC): RuntimeMetrics {
+export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PROC,
+  eventLoops: () => readonly EventLoop[] = () => MAIN_EVENT_LOOP): RuntimeMetrics {
   const counter = (name: string, unit: string, description: string): Observable =>
     meter.createObservableCounter(name, { unit, description });
   const gauge = (name: string, unit: string, description: string): Observable =>
@@ -50,6 +65,8 @@ export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PR
   const lag = gauge('nodejs_eventloop_lag_seconds', 's', 'Lag of event loop in seconds.');
   const lagP99 = gauge('nodejs_eventloop_lag_p99_seconds', 's',
     'The 99th percentile of the event loop delay since the previous collection, in seconds.');
+  const utilization = gauge('nodejs_eventloop_utilization', '',
+    'Fraction of time the event loop was busy (not waiting for I/O) over the last window of at least 5 s, by thread.');
   const heapUsed = gauge('nodejs_heap_size_used_bytes', 'By', 'Process heap size used from Node.js in bytes.');
   const heapTotal = gauge('nodejs_heap_size_total_bytes', 'By', 'Process heap size from Node.js in bytes.');
   const external = gauge('nodejs_external_memory_bytes', 'By', 'Node.js external memory size in bytes.');
@@ -85,6 +102,7 @@ export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PR
   // A resource type once seen is reported as 0 when it is gone: an observable gauge would otherwise keep
   // exporting its last count (cumulative storage keeps series that a callback stops observing).
   const resourceTypes = new Set<string>();
+  const eluWindows = new WeakMap<object, EluWindow>();
 
   meter.addBatchObservableCallback(async (result: BatchObservableResult) => {
     // As prom-client: how long a callback queued at the start of the collection waits for the event loop.
@@ -114,11 +132,20 @@ export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PR
     for (const type of counts.keys()) resourceTypes.add(type);
     for (const type of resourceTypes) result.observe(resources, counts.get(type) ?? 0, { type });
 
+    for (const loop of eventLoops()) {
+      let w = eluWindows.get(loop.key);
+      if (w === undefined) {
+        w = new EluWindow(loop);
+        eluWindows.set(loop.key, w);
+      }
+      result.observe(utilization, w.read(), w.attributes);
+    }
+
     result.observe(versionInfo, 1, versionLabels);
     observeDefined(result, lagP99, p99.read());
     result.observe(lag, await lagSeconds);
   }, [cpuTotal, cpuUser, cpuSystem, startTime, resident, virtual, heap, openFds, maxFds, lag, lagP99,
-    heapUsed, heapTotal, external, resources, versionInfo]);
+    heapUsed, heapTotal, external, resources, versionInfo, utilization]);
 
   return {
     stop(): void {
@@ -148,6 +175,30 @@ class LagWindow {
       this.#h.reset();
       this.#windowStart = performance.now();
     }
+    return this.#last;
+  }
+}
+
+/** Event-loop utilisation over a window that restarts at each collection at least MIN_LAG_WINDOW_MS apart. */
+class EluWindow {
+  readonly attributes: Attributes;
+  readonly #loop: EventLoop;
+  #start: EventLoopUtilization;
+  #last: number;
+
+  constructor(loop: EventLoop) {
+    this.#loop = loop;
+    this.attributes = { worker: loop.worker };
+    this.#start = loop.utilization();
+    this.#last = this.#start.utilization;
+  }
+
+  read(): number {
+    const now = this.#loop.utilization();
+    const active = now.active - this.#start.active;
+    const total = active + now.idle - this.#start.idle;
+    if (total > 0) this.#last = Math.min(1, Math.max(0, active / total));
+    if (total >= MIN_LAG_WINDOW_MS) this.#start = now;
     return this.#last;
   }
 }

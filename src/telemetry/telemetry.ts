@@ -18,7 +18,7 @@ import { installOtelDiagnostics } from './diag.ts';
 import { metricsRoute, writeScrape, type PullOptions } from './pull.ts';
 import { createPushReader } from './push.ts';
 import { buildResource, PROCESS_INSTANCE_ID } from './resource.ts';
-import { registerRuntimeMetrics, type RuntimeMetrics } from './runtime-metrics.ts';
+import { registerRuntimeMetrics, LINUX_PROC, type EventLoop, type RuntimeMetrics } from './runtime-metrics.ts';
 import { PACKAGE_VERSION } from './version.ts';
 
 export const METRICS_FIELD = 'admin.metrics_endpoint';
@@ -41,6 +41,8 @@ export interface TelemetryOptions {
   readonly sliceMs?: number;
   /** OTLP data points per request (default PUSH_BATCH_POINTS; 0 = unbatched, the benchmark's baseline). */
   readonly pushBatchPoints?: number;
+  /** The event loops whose utilisation is exported (default: the main thread's). */
+  readonly eventLoops?: () => readonly EventLoop[];
 }
 
 export class Telemetry {
@@ -54,6 +56,7 @@ export class Telemetry {
   readonly #servers: AdminServers;
   readonly #sliceMs: number | undefined;
   readonly #pushBatchPoints: number | undefined;
+  readonly #eventLoops: (() => readonly EventLoop[]) | undefined;
   #provider: MeterProvider | undefined;
   #pull: PrometheusExporter | undefined;
   #runtime: RuntimeMetrics | undefined;
@@ -72,6 +75,7 @@ export class Telemetry {
     this.#log = opts.logger.get('telemetry');
     this.#sliceMs = opts.sliceMs;
     this.#pushBatchPoints = opts.pushBatchPoints;
+    this.#eventLoops = opts.eventLoops;
     this.#servers = new AdminServers((err) => this.#log.error('admin HTTP server error', { error: err }));
     for (const w of this.env.warnings) this.#log.warn(w);
   }
@@ -212,7 +216,8 @@ export class Telemetry {
     }
     if (readers.length === 0) return;
     this.#provider = new MeterProvider({ resource: this.resource, readers });
-    this.#runtime = registerRuntimeMetrics(this.#provider.getMeter('stunner.runtime', this.version));
+    this.#runtime = registerRuntimeMetrics(this.#provider.getMeter('stunner.runtime', this.version), LINUX_PROC,
+      this.#eventLoops);
   }
 
   #pullOffReason(): string {

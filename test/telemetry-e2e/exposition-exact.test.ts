@@ -119,6 +119,7 @@ function expectedText(k: Known): string {
       'stunner_config_reloads_total{result="failure"} 0',
     ]),
     ...family('stunner_config_last_reload_successful', 'gauge', ['stunner_config_last_reload_successful 1']),
+    ...family('stunner_worker_restarts_total', 'counter', ['stunner_worker_restarts_total 0']),
     ...family('stunner_build_info', 'gauge', [
       `stunner_build_info{version="${PACKAGE_VERSION}",runtime_version="${process.version}"} 1`,
     ]),
@@ -172,7 +173,7 @@ test('exposition of the stunnerd process after a known exchange equals the expec
     const known: Known = {
       rxPackets: wire.sent.length, rxBytes: wire.sentBytes(), txPackets: wire.received.length, txBytes: wire.receivedBytes(),
       allocations: 1, connections: 1, clusterConnections: 1,
-      requests: [['allocate', 401, 1], ['allocate', 200, 1], ['create_permission', 200, 1],
+      requests: [['allocate', 200, 1], ['allocate', 401, 1], ['create_permission', 200, 1],
         ['create_permission', 403, 1], ['channel_bind', 200, 1]],
       malformed: MALFORMED.length, noPermission: 1, durations: { count: 0, sum: 0 },
     };
@@ -199,7 +200,8 @@ test('exposition of the stunnerd process after a known exchange equals the expec
     known.allocations = 0;
     known.connections = 0;
     known.clusterConnections = 0;
-    known.requests.push(['refresh', 200, 1]);
+    // Requests are listed by method, then code.
+    known.requests.splice(2, 0, ['refresh', 200, 1]);
     known.durations = { count: 1, sum: lifetime };
     assert.equal(familyLines(after).join('\n'), expectedText(known));
   } finally {

@@ -89,6 +89,9 @@ stunner_config_reloads_total{result="failure"} 1
 # HELP stunner_config_last_reload_successful Whether the last configuration (re)load succeeded (1) or was rejected (0).
 # TYPE stunner_config_last_reload_successful gauge
 stunner_config_last_reload_successful 0
+# HELP stunner_worker_restarts_total Number of dataplane worker threads restarted after they died.
+# TYPE stunner_worker_restarts_total counter
+stunner_worker_restarts_total 0
 # HELP stunner_build_info Always 1; labels carry the gateway version and the Node.js runtime version.
 # TYPE stunner_build_info gauge
 stunner_build_info{version="1.2.3",runtime_version="${process.version}"} 1
@@ -117,6 +120,7 @@ const RUNTIME_TYPES: Record<string, string> = {
   process_max_fds: 'gauge',
   nodejs_eventloop_lag_seconds: 'gauge',
   nodejs_eventloop_lag_p99_seconds: 'gauge',
+  nodejs_eventloop_utilization: 'gauge',
   nodejs_heap_size_used_bytes: 'gauge',
   nodejs_heap_size_total_bytes: 'gauge',
   nodejs_external_memory_bytes: 'gauge',

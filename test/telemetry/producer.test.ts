@@ -42,6 +42,7 @@ test('producer: every gateway family of docs/metrics.md, with its kind', async (
     stunner_cluster_bytes_total: 'counter',
     stunner_config_reloads_total: 'counter',
     stunner_config_last_reload_successful: 'GAUGE',
+    stunner_worker_restarts_total: 'counter',
     stunner_build_info: 'GAUGE',
   });
   assert.deepEqual(values(metrics.get('stunner_cluster_packets_total')), {

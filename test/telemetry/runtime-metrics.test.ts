@@ -33,7 +33,7 @@ test('runtime metrics: without /proc, the /proc-only series are absent, the rest
   }
   assert.match(text, /^process_resident_memory_bytes [1-9]\d*$/m, 'RSS comes from libuv everywhere');
   for (const present of ['process_cpu_seconds_total', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds',
-    'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes',
+    'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_utilization', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes',
     'nodejs_external_memory_bytes', 'nodejs_version_info']) {
     assert.match(text, new RegExp(`^${present}(\\{.*\\})? \\S+$`, 'm'), `${present} present`);
   }

@@ -45,6 +45,8 @@ export interface DtlsListenOptions {
   readonly address: string;
   /** UDP port; 0 picks a free one. */
   readonly port: number;
+  /** SO_REUSEPORT: other sockets (other workers) may bind the same address and port. */
+  readonly reusePort?: boolean;
 }
 
 const DEFAULTS = { handshakeTimeoutMs: 15_000, maxHandshakes: 512, idleTimeoutMs: 600_000, mtu: 1200 } as const;
@@ -104,7 +106,7 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     if (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
       throw new DtlsError(DtlsErrorCode.badOption, `must be 0..65535, got ${String(listen.port)}`, 'port');
     }
-    const socket = createSocket({ type: isIPv6(listen.address) ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: isIPv6(listen.address) ? 'udp6' : 'udp4', reusePort: listen.reusePort ?? false });
     let server: DtlsServer;
     try {
       server = new DtlsServer(socket, options, credentials);

@@ -1,0 +1,70 @@
+// A dataplane worker: one Gateway on its own event loop, its listeners bound with SO_REUSEPORT next to the other
+// workers' (the kernel spreads clients over them by 5-tuple), its stats in its stripe of shared memory. The main
+// thread (worker-pool.ts) tells it what to run; everything per packet stays here.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { StunnerConfig } from '../config/types.ts';
+import { LoggerFactory } from '../log/logger.ts';
+import { Gateway } from '../server/gateway.ts';
+import { StatsRegistry } from '../stats/registry.ts';
+import { stripeMemory } from '../stats/shared-stats.ts';
+import { workerError, type BoundPorts, type FromWorker, type ToWorker, type WorkerInit } from './protocol.ts';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const logs = new LoggerFactory({ format: init.logFormat, levels: init.logLevels });
+const log = logs.get('worker');
+const post = (msg: FromWorker) => port.postMessage(msg);
+
+function portsOf(gw: Gateway): BoundPorts {
+  return Object.fromEntries([...gw.listeners].map(([name, l]) => [name, l.address.port]));
+}
+
+// Stats objects are created by name when a listener or route first appears; they take their memory from the
+// blocks of the config being applied.
+let memory = stripeMemory(init.blocks, init.id);
+const registry = new StatsRegistry({
+  listener: (name) => memory.listener(name),
+  cluster: (listener, cluster) => memory.cluster(listener, cluster),
+});
+const gateway = new Gateway(init.config, { logs, registry, reusePort: true });
+
+try {
+  await gateway.start();
+  if (init.draining) gateway.drain();
+  log.debug('worker started', { worker: init.id });
+  post({ type: 'started', ports: portsOf(gateway) });
+} catch (err) {
+  await gateway.stop().catch(() => {});
+  post({ type: 'start-failed', error: workerError(err) });
+  port.close();
+}
+
+port.on('message', (msg: ToWorker) => void handle(msg));
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'reconfigure': {
+      memory = stripeMemory(msg.blocks, init.id);
+      try {
+        logs.setLevels(msg.logLevels);
+      } catch {
+        // the main thread has checked and logged the spec
+      }
+      try {
+        await gateway.reconfigure(msg.config as StunnerConfig);
+        post({ type: 'done', seq: msg.seq, ports: portsOf(gateway) });
+      } catch (err) {
+        post({ type: 'failed', seq: msg.seq, error: workerError(err) });
+      }
+      return;
+    }
+    case 'drain':
+      gateway.drain();
+      return;
+    case 'stop':
+      await gateway.stop();
+      post({ type: 'done', seq: msg.seq, ports: {} });
+      port.close();
+      return;
+  }
+}
