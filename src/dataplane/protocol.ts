@@ -1,7 +1,9 @@
 // What the main thread and a dataplane worker say to each other. Nothing here is per packet: configs,
 // lifecycle, and the answers to them.
+import type { MessagePort } from 'node:worker_threads';
 import type { StunnerConfig } from '../config/types.ts';
 import type { LogFormat } from '../log/logger.ts';
+import type { SharedDataplaneState } from '../shared/dataplane-state.ts';
 import type { StatsBlocks } from '../stats/shared-stats.ts';
 
 export interface WorkerInit {
@@ -13,6 +15,18 @@ export interface WorkerInit {
   readonly logLevels: string;
   /** Set when the worker replaces one that died while the gateway was draining. */
   readonly draining: boolean;
+  /** The FlowOwners table every worker shares. */
+  readonly flows: SharedArrayBuffer;
+  /** Relay ports, quota, 401 budget and nonce key of every worker. */
+  readonly shared: SharedDataplaneState;
+}
+
+/** A datagram for a flow another worker owns, sent over the MessagePort between the two workers. */
+export interface ForwardedDatagram {
+  readonly listener: string;
+  readonly data: Uint8Array;
+  readonly address: string;
+  readonly port: number;
 }
 
 /** Listener name -> the port its socket is bound to. */
@@ -25,8 +39,10 @@ export interface WorkerError {
 
 export type ToWorker =
   | { readonly type: 'reconfigure'; readonly seq: number; readonly config: StunnerConfig; readonly blocks: StatsBlocks;
-      readonly logLevels: string }
+      readonly logLevels: string; readonly relayPorts: SharedDataplaneState['relayPorts'] }
   | { readonly type: 'drain' }
+  /** The end of a channel to another worker (sent with the port in the transfer list). */
+  | { readonly type: 'peer'; readonly worker: number; readonly port: MessagePort }
   | { readonly type: 'stop'; readonly seq: number };
 
 export type FromWorker =

@@ -9,7 +9,7 @@
 // issued its CONNECTION-ID.
 import { createSocket } from 'node:dgram';
 import { createServer, isIPv6, type AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type TransferListItem } from 'node:worker_threads';
 import { LISTENER_SOCKET_FIELDS } from '../config/diff.ts';
 import type { ListenerConfig, StunnerConfig } from '../config/types.ts';
 import type { Logger, LoggerFactory, LogFormat } from '../log/logger.ts';
@@ -17,6 +17,8 @@ import { GatewayError } from '../server/gateway-error.ts';
 import { routeMapOf } from '../server/gateway.ts';
 import type { StatsRegistry } from '../stats/registry.ts';
 import { SharedStats, type StatsBlocks } from '../stats/shared-stats.ts';
+import { createSharedDataplaneState, relayPortBuffers, type SharedDataplaneState } from '../shared/dataplane-state.ts';
+import { FlowOwners } from './flow-owners.ts';
 import type { BoundPorts, FromWorker, ToWorker, WorkerError, WorkerInit } from './protocol.ts';
 
 export interface WorkerPoolOptions {
@@ -89,8 +91,8 @@ class WorkerHandle {
     return this.#exited;
   }
 
-  post(msg: ToWorker): void {
-    if (!this.#exited) this.thread.postMessage(msg);
+  post(msg: ToWorker, transfer?: readonly TransferListItem[]): void {
+    if (!this.#exited) this.thread.postMessage(msg, transfer);
   }
 
   request(make: (seq: number) => ToWorker): Promise<BoundPorts> {
@@ -129,6 +131,11 @@ export class WorkerPool {
   readonly #running: StunnerConfig[] = [];
   /** The running config as the workers have it: a port in place of every port 0. */
   #resolved: StunnerConfig | undefined;
+  /** Which worker owns each client flow; shared with every worker. */
+  readonly #flowBuffer = FlowOwners.createBuffer();
+  readonly #flows = new FlowOwners(this.#flowBuffer);
+  /** Relay ports, quota, the 401 budget and the nonce key, shared with every worker. */
+  readonly #shared = createSharedDataplaneState();
   readonly #restartDelay: number[] = [];
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   #draining = false;
@@ -151,6 +158,7 @@ export class WorkerPool {
       const config = await this.#resolvePorts(undefined, this.config);
       const blocks = this.stats.blocks(routeMapOf(config));
       await Promise.all(Array.from({ length: this.size }, (_, i) => this.#spawn(i, config, blocks).started));
+      for (let i = 1; i < this.size; i++) this.#connect(i);
       this.#resolved = config;
     } catch (err) {
       await this.stop();
@@ -185,9 +193,28 @@ export class WorkerPool {
     this.#running[id] = own;
     const handle = new WorkerHandle(id, {
       id, config: own, blocks, logFormat: this.#opts.logFormat, logLevels: this.#opts.logs.levelSpec, draining: this.#draining,
+      flows: this.#flowBuffer, shared: this.#sharedFor(config),
     }, (h, code, error) => this.#exited(h, code, error));
     this.#workers[id] = handle;
     return handle;
+  }
+
+  /** The shared state, with relay port buffers for every listener of `config`. */
+  #sharedFor(config: StunnerConfig): SharedDataplaneState {
+    for (const l of config.listeners) relayPortBuffers(this.#shared, l.name);
+    return this.#shared;
+  }
+
+  /** Gives worker `id` and every running worker below it a channel to each other, for forwarded datagrams. */
+  #connect(id: number): void {
+    const h = this.#workers[id];
+    if (h === undefined || h.exited) return;
+    for (const other of this.#workers) {
+      if (other === undefined || other === h || other.exited) continue;
+      const { port1, port2 } = new MessageChannel();
+      h.post({ type: 'peer', worker: other.id, port: port1 }, [port1]);
+      other.post({ type: 'peer', worker: id, port: port2 }, [port2]);
+    }
   }
 
   /**
@@ -203,7 +230,8 @@ export class WorkerPool {
     const logLevels = this.#opts.logs.levelSpec;
     const apply = async (h: WorkerHandle, target: StunnerConfig, b: StatsBlocks) => {
       const own = configForWorker(target, h.id);
-      await h.request((seq) => ({ type: 'reconfigure', seq, config: own, blocks: b, logLevels }));
+      const { relayPorts } = this.#sharedFor(target);
+      await h.request((seq) => ({ type: 'reconfigure', seq, config: own, blocks: b, logLevels, relayPorts }));
       this.#running[h.id] = own;
     };
     const live = this.#workers.filter((h): h is WorkerHandle => h !== undefined && !h.exited);
@@ -270,6 +298,7 @@ export class WorkerPool {
     this.#registry.gateway.workerRestarts++;
     // Its allocations ended with it: what it held open is open no longer; what it counted stays.
     this.stats.clearGauges(h.id);
+    this.#flows.forgetWorker(h.id);
     const quick = Date.now() - h.startedAt < STABLE_AFTER_MS;
     const base = this.#opts.restartDelayMs ?? 100;
     const delay = quick ? Math.min(MAX_RESTART_DELAY_MS, (this.#restartDelay[h.id] ?? base / 2) * 2) : base;
@@ -282,7 +311,10 @@ export class WorkerPool {
       const config = this.#resolved ?? this.config;
       const handle = this.#spawn(h.id, config, this.stats.blocks(routeMapOf(config)));
       handle.started.then(
-        () => this.#log.info('dataplane worker restarted', { worker: h.id }),
+        () => {
+          this.#connect(h.id);
+          this.#log.info('dataplane worker restarted', { worker: h.id });
+        },
         (err: Error) => this.#log.error('dataplane worker could not restart', { worker: h.id, error: err.message }),
       );
     }, delay);

@@ -1,13 +1,17 @@
 // A dataplane worker: one Gateway on its own event loop, its listeners bound with SO_REUSEPORT next to the other
 // workers' (the kernel spreads clients over them by 5-tuple), its stats in its stripe of shared memory. The main
 // thread (worker-pool.ts) tells it what to run; everything per packet stays here.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { StunnerConfig } from '../config/types.ts';
 import { LoggerFactory } from '../log/logger.ts';
 import { Gateway } from '../server/gateway.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { stripeMemory } from '../stats/shared-stats.ts';
-import { workerError, type BoundPorts, type FromWorker, type ToWorker, type WorkerInit } from './protocol.ts';
+import type { FlowDirectory } from '../server/flow-directory.ts';
+import { FlowOwners } from './flow-owners.ts';
+import {
+  workerError, type BoundPorts, type ForwardedDatagram, type FromWorker, type ToWorker, type WorkerInit,
+} from './protocol.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -26,7 +30,29 @@ const registry = new StatsRegistry({
   listener: (name) => memory.listener(name),
   cluster: (listener, cluster) => memory.cluster(listener, cluster),
 });
-const gateway = new Gateway(init.config, { logs, registry, reusePort: true });
+
+// Flows: recorded in the shared table; datagrams of another worker's flows go to it over a MessagePort.
+const owners = new FlowOwners(init.flows);
+const peers = new Map<number, MessagePort>();
+const flows: FlowDirectory = {
+  claim: (listener, address, p) => void owners.set(listener, address, p, init.id),
+  release: (listener, address, p) => owners.delete(listener, address, p, init.id),
+  forward(listener, msg, address, p) {
+    const owner = owners.owner(listener, address, p);
+    const to = owner === init.id ? undefined : peers.get(owner);
+    if (to === undefined) return false;
+    to.postMessage({ listener, data: msg, address, port: p } satisfies ForwardedDatagram);
+    return true;
+  },
+};
+const shared = init.shared;
+const gateway = new Gateway(init.config, { logs, registry, reusePort: true, flows, shared });
+
+function receiveForwarded(d: ForwardedDatagram): void {
+  // Forwarded once, never again: the listener handles it here whatever it finds.
+  gateway.listeners.get(d.listener)?.receiveForwarded?.(Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength),
+    { address: d.address, port: d.port });
+}
 
 try {
   await gateway.start();
@@ -45,6 +71,8 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'reconfigure': {
       memory = stripeMemory(msg.blocks, init.id);
+      // The buffers of listeners this config adds (those already here are the same memory).
+      for (const [name, buffers] of msg.relayPorts) shared.relayPorts.set(name, buffers);
       try {
         logs.setLevels(msg.logLevels);
       } catch {
@@ -60,6 +88,13 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'drain':
       gateway.drain();
+      return;
+    case 'peer':
+      peers.set(msg.worker, msg.port);
+      msg.port.on('message', receiveForwarded);
+      msg.port.on('close', () => {
+        if (peers.get(msg.worker) === msg.port) peers.delete(msg.worker);
+      });
       return;
     case 'stop':
       await gateway.stop();

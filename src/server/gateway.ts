@@ -12,6 +12,8 @@ import { RateLimitedLog, type Logger, type LoggerFactory } from '../log/logger.t
 import { StatsRegistry } from '../stats/registry.ts';
 import { TurnServer, type TurnLimits } from '../turn/turn-server.ts';
 import { SWEEP_INTERVAL_MS } from '../turn/timers.ts';
+import { sharedRelays, type SharedDataplaneState } from '../shared/dataplane-state.ts';
+import type { FlowDirectory } from './flow-directory.ts';
 import { GatewayError } from './gateway-error.ts';
 import { createListener } from './listener-factory.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
@@ -29,6 +31,11 @@ export interface GatewayOptions {
   readonly dnsRefreshMs?: number;
   /** Bind listener sockets with SO_REUSEPORT: every worker of a multi-worker dataplane binds the same ports. */
   readonly reusePort?: boolean;
+  /** Multi-worker: who owns which client flow, and how to reach the owner. */
+  readonly flows?: FlowDirectory;
+  /** Multi-worker: relay ports, quota, the 401 budget and the nonce key shared by every worker. Its relayPorts
+   *  map must hold every listener of a config before the config is applied. */
+  readonly shared?: SharedDataplaneState;
 }
 
 /**
@@ -66,6 +73,8 @@ export class Gateway {
   readonly #resolver: Resolver;
   readonly #dnsRefreshMs: number;
   readonly #reusePort: boolean;
+  readonly #flows: FlowDirectory | undefined;
+  readonly #shared: SharedDataplaneState | undefined;
   readonly #errors = new RateLimitedLog();
   #sweepTimer: NodeJS.Timeout | undefined;
   #dnsTimer: NodeJS.Timeout | undefined;
@@ -78,12 +87,15 @@ export class Gateway {
     this.#resolver = opts.resolver ?? defaultResolver;
     this.#dnsRefreshMs = opts.dnsRefreshMs ?? DNS_REFRESH_INTERVAL_MS;
     this.#reusePort = opts.reusePort ?? false;
+    this.#flows = opts.flows;
+    this.#shared = opts.shared;
     this.server = new TurnServer({
       authenticator: authenticatorFromConfig(config.auth, opts.clock),
       realm: config.auth.realm,
       limits: limitsOf(config),
       logger: opts.logs.get('turn'),
       clock: opts.clock,
+      shared: opts.shared,
     });
   }
 
@@ -129,7 +141,8 @@ export class Gateway {
       { listener: l.name, error: err.message });
     const listener = createListener(l, {
       stats: this.registry.listener(l.name), server: this.server, admission: this.#admission(l), onError,
-      reusePort: this.#reusePort,
+      reusePort: this.#reusePort, flows: this.#flows,
+      sharedRelays: this.#shared === undefined ? undefined : sharedRelays(this.#shared, l),
     });
     try {
       await listener.listen();

@@ -5,6 +5,8 @@ import type { PeerAdmission } from '../cluster/peer-admission.ts';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { TurnServer } from '../turn/turn-server.ts';
 import { DtlsListener } from './dtls-listener.ts';
+import type { SharedRelays } from '../shared/dataplane-state.ts';
+import type { FlowDirectory } from './flow-directory.ts';
 import { GatewayError } from './gateway-error.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
 import { planRelayAddresses } from './relay-address.ts';
@@ -23,13 +25,17 @@ export interface ListenerDeps {
   readonly limits?: StreamLimits;
   /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
   readonly reusePort?: boolean;
+  /** Flows held by other dataplane workers (TURN-UDP; absent in a single-threaded gateway). */
+  readonly flows?: FlowDirectory;
+  /** Relay port pools (and reservations) shared by every dataplane worker; the listener's own when absent. */
+  readonly sharedRelays?: SharedRelays;
 }
 
 /** The listener for `l`, not yet listening. Throws GatewayError ERR_LISTENER_PROTOCOL for an unknown protocol. */
 export function createListener(l: ListenerConfig, deps: ListenerDeps): ListenerRuntime {
   const plan = planRelayAddresses(l.address);
   const range = { minPort: l.min_relay_port, maxPort: l.max_relay_port };
-  const udpRelays = () => new UdpRelayAllocator({ plan, ...range, onError: deps.onError });
+  const udpRelays = () => new UdpRelayAllocator({ plan, ...range, onError: deps.onError, ...deps.sharedRelays?.udp });
   switch (l.protocol) {
     case 'TURN-UDP':
       return new UdpListener({ config: l, relays: udpRelays(), ...deps });
@@ -38,7 +44,8 @@ export function createListener(l: ListenerConfig, deps: ListenerDeps): ListenerR
     case 'TURN-TCP':
     case 'TURN-TLS':
       return new StreamListener({
-        config: l, relays: udpRelays(), tcpRelays: new NetTcpRelayAllocator({ plan, ...range, onError: deps.onError }),
+        config: l, relays: udpRelays(),
+        tcpRelays: new NetTcpRelayAllocator({ plan, ...range, onError: deps.onError, ...deps.sharedRelays?.tcp }),
         ...deps,
       });
     default:

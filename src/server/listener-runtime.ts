@@ -13,4 +13,6 @@ export interface ListenerRuntime extends ListenerContext {
   /** TLS and DTLS listeners: new handshakes use this certificate and key, no connection is dropped. Throws
    *  an error with `code` and `field` and keeps the old pair when they are unusable. */
   updateCredentials?(cert: string, key: string): void;
+  /** TURN-UDP: a datagram another dataplane worker received for a client this listener holds (flow-directory.ts). */
+  receiveForwarded?(msg: Buffer, rinfo: { address: string; port: number }): void;
 }

@@ -9,6 +9,8 @@ import type { Allocation } from '../turn/allocation.ts';
 import type { TurnServer } from '../turn/turn-server.ts';
 import type { RelayAllocator } from '../turn/relay.ts';
 import { takeClientDatagram } from './client-datagram.ts';
+import type { FlowDirectory } from './flow-directory.ts';
+import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
 import { UdpClientLink } from './udp-link.ts';
 
@@ -24,6 +26,8 @@ export interface UdpListenerOptions {
   readonly onError: (err: Error) => void;
   /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
   readonly reusePort?: boolean;
+  /** Flows held by other dataplane workers (absent in a single-threaded gateway). */
+  readonly flows?: FlowDirectory;
 }
 
 export class UdpListener implements ListenerRuntime {
@@ -34,6 +38,7 @@ export class UdpListener implements ListenerRuntime {
   config: ListenerConfig;
   readonly #server: TurnServer;
   readonly #socket: Socket;
+  readonly #flows: FlowDirectory | undefined;
   /**
    * Allocations by client port, then address: a number-keyed lookup and a string compare per datagram,
    * without building a "host:port" key string.
@@ -49,10 +54,11 @@ export class UdpListener implements ListenerRuntime {
     this.relays = opts.relays;
     this.admission = opts.admission;
     this.#server = opts.server;
+    this.#flows = opts.flows;
     const v6 = isIP(opts.config.address) === 6;
     this.#socket = createSocket({
       type: v6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
-      reusePort: opts.reusePort ?? false,
+      reusePort: opts.reusePort ?? false, lookup: ipLiteralLookup,
     });
     this.#socket.on('message', this.#onMessage);
     this.#socket.on('error', opts.onError);
@@ -75,10 +81,20 @@ export class UdpListener implements ListenerRuntime {
 
   readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     const allocation = this.#lookup(rinfo.address, rinfo.port);
+    if (allocation === undefined && this.#flows?.forward(this.name, msg, rinfo.address, rinfo.port)) return;
+    this.#receive(msg, rinfo, allocation);
+  };
+
+  /** A datagram another worker received for a flow this one owns: handled as if it had arrived here. */
+  receiveForwarded(msg: Buffer, rinfo: { address: string; port: number }): void {
+    this.#receive(msg, rinfo, this.#lookup(rinfo.address, rinfo.port));
+  }
+
+  #receive(msg: Buffer, rinfo: { address: string; port: number }, allocation: Allocation | undefined): void {
     if (!takeClientDatagram(this.stats, msg, allocation)) return;
     const link = allocation?.client ?? new UdpClientLink(this.#socket, rinfo.address, rinfo.port, this.stats);
     this.#server.handleStun(this, link, msg, allocation);
-  };
+  }
 
   #lookup(address: string, port: number): Allocation | undefined {
     const e = this.#byPort.get(port);
@@ -94,6 +110,7 @@ export class UdpListener implements ListenerRuntime {
     if (e === undefined) this.#byPort.set(port, a);
     else if (Array.isArray(e)) e.push(a);
     else this.#byPort.set(port, [e, a]);
+    this.#flows?.claim(this.name, a.client.remoteAddress, port);
   }
 
   /**
@@ -119,6 +136,7 @@ export class UdpListener implements ListenerRuntime {
     } else {
       return;
     }
+    this.#flows?.release(this.name, a.client.remoteAddress, port);
     if (this.#connected.delete(a)) this.stats.connectionClosed();
   }
 

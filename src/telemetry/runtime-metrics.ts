@@ -17,6 +17,8 @@ const GC_KINDS: Readonly<Record<number, string>> = {
 };
 
 /** A p99 window shorter than this is reported again rather than restarted (two readers collecting back to back). */
+/** Shortest window whose event-loop utilisation is reported (ms). */
+const MIN_ELU_WINDOW_MS = 100;
 const MIN_LAG_WINDOW_MS = 5000;
 
 export interface RuntimeMetrics {
@@ -197,7 +199,8 @@ class EluWindow {
     const now = this.#loop.utilization();
     const active = now.active - this.#start.active;
     const total = active + now.idle - this.#start.idle;
-    if (total > 0) this.#last = Math.min(1, Math.max(0, active / total));
+    // A window too short to mean anything keeps the value before it (at first: the loop's lifetime figure).
+    if (total >= MIN_ELU_WINDOW_MS) this.#last = Math.min(1, Math.max(0, active / total));
     if (total >= MIN_LAG_WINDOW_MS) this.#start = now;
     return this.#last;
   }
