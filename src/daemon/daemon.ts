@@ -71,7 +71,9 @@ export class Daemon implements StatusSource {
     if (dp === undefined) return { name: '', configGeneration: 0, listeners: [], clusters: [] };
     const s = statusFromConfig(dp.config, dp.generation);
     // Report the ports actually bound (a config may ask for port 0).
-    return { ...s, listeners: s.listeners.map((l) => ({ ...l, port: dp.boundPort(l.name) ?? l.port })) };
+    const listeners = s.listeners.map((l) => ({ ...l, port: dp.boundPort(l.name) ?? l.port }));
+    const workers = this.workers?.stats.allocationsByWorker().map((allocations, worker) => ({ worker, allocations }));
+    return { ...s, listeners, ...(workers === undefined ? {} : { workers }) };
   }
 
   async #load(): Promise<StunnerConfig> {

@@ -14,10 +14,11 @@ import { lock, unlock } from '../shared/spin-lock.ts';
 const SLOTS = 1 << 18;
 const MASK = SLOTS - 1;
 const MAX_FLOWS = (SLOTS / 8) * 7;
-/** Int32 words: lock, flows, seed, unused; then per slot: key high, key low, owner + 1, unused. */
+/** Int32 words: lock, flows, seed, forwarded; then per slot: key high, key low, owner + 1, unused. */
 const LOCK = 0;
 const FLOWS = 1;
 const SEED = 2;
+const FORWARDED = 3;
 const SLOT0 = 4;
 const STRIDE = 4;
 
@@ -40,6 +41,16 @@ export class FlowOwners {
   /** Flows recorded now. */
   get size(): number {
     return Atomics.load(this.#words, FLOWS);
+  }
+
+  /** Datagrams forwarded to their owner so far (wraps at 2^31). */
+  get forwarded(): number {
+    return Atomics.load(this.#words, FORWARDED);
+  }
+
+  /** Counts one forwarded datagram. */
+  countForwarded(): void {
+    Atomics.add(this.#words, FORWARDED, 1);
   }
 
   /** Records `worker` as the owner of the flow (replacing any owner before it); false when the table is full. */

@@ -61,6 +61,8 @@ class WorkerHandle {
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #exited = false;
+  /** Started: its listeners are bound. */
+  running = false;
 
   constructor(id: number, init: WorkerInit, onExit: (handle: WorkerHandle, code: number, error: Error | undefined) => void) {
     this.id = id;
@@ -78,13 +80,14 @@ class WorkerHandle {
       });
       this.thread.on('exit', (code) => {
         this.#exited = true;
+        this.running = false;
         reject(new Error(`worker ${id} exited with code ${code}`));
         for (const p of this.#pending.values()) p.reject(new Error(`worker ${id} exited with code ${code}`));
         this.#pending.clear();
         onExit(this, code, error);
       });
     });
-    this.started.catch(() => {});
+    this.started.then(() => (this.running = !this.#exited), () => {});
   }
 
   get exited(): boolean {
@@ -271,6 +274,21 @@ export class WorkerPool {
   drain(): void {
     this.#draining = true;
     for (const h of this.#workers) h?.post({ type: 'drain' });
+  }
+
+  /** Workers whose listeners are bound and serving now. */
+  runningWorkers(): number[] {
+    return this.#workers.filter((h): h is WorkerHandle => h !== undefined && h.running && !h.exited).map((h) => h.id);
+  }
+
+  /** The worker that holds the client's allocation at `listener` (TURN-UDP), or -1. */
+  flowOwner(listener: string, address: string, port: number): number {
+    return this.#flows.owner(listener, address, port);
+  }
+
+  /** Datagrams a worker received for another worker's client and forwarded to it, so far. */
+  get forwardedDatagrams(): number {
+    return this.#flows.forwarded;
   }
 
   /** Event-loop utilisation of each running worker, for the runtime metrics. */

@@ -42,6 +42,7 @@ const flows: FlowDirectory = {
     const to = owner === init.id ? undefined : peers.get(owner);
     if (to === undefined) return false;
     to.postMessage({ listener, data: msg, address, port: p } satisfies ForwardedDatagram);
+    owners.countForwarded();
     return true;
   },
 };

@@ -72,6 +72,15 @@ export class SharedStats {
     }
   }
 
+  /** Allocations open now in each worker's stripe, summed over the listeners. */
+  allocationsByWorker(): number[] {
+    const out = new Array<number>(this.stripes).fill(0);
+    for (const block of this.#listeners.values()) {
+      for (let i = 0; i < this.stripes; i++) out[i] += new ListenerStats('', stripe(block, i, ListenerStats.SLOTS)).allocationsActive;
+    }
+    return out;
+  }
+
   /** A worker is gone and with it everything it held open: its stripes' "open now" slots go to 0. Its counters
    *  stay, so that totals never go down. */
   clearGauges(worker: number): void {

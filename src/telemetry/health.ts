@@ -29,6 +29,13 @@ export interface GatewayStatusSnapshot {
   readonly configGeneration: number;
   readonly listeners: readonly ListenerStatus[];
   readonly clusters: readonly ClusterStatus[];
+  /** With several dataplane workers: each one's allocations now. */
+  readonly workers?: readonly WorkerStatus[];
+}
+
+export interface WorkerStatus {
+  readonly worker: number;
+  readonly allocations: number;
 }
 
 /** The narrow view of the daemon that the health server needs. */
@@ -106,6 +113,7 @@ export function statusDocument(h: HealthState): Record<string, unknown> {
     allocations,
     listeners,
     clusters: snapshot.clusters,
+    ...(snapshot.workers === undefined ? {} : { workers: snapshot.workers }),
   };
 }
 
