@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { TurnClient, TurnClientError } from '../../src/client/turn-client.ts';
+import { TurnClient, type TurnClientError } from '../../src/client/turn-client.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { freeUdpPort } from '../helpers/process.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
