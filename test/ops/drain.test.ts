@@ -60,6 +60,45 @@ test('SIGTERM drains: not ready, still live, new Allocate 486, relaying goes on;
   }
 });
 
+test('-u 2: the drain waits for the allocations of every worker; exit 0 once the last of them ends', async () => {
+  const peer = await startEchoPeer();
+  const { d, ports } = await start('drain-workers', ['-u', '2']);
+  const probes: RelayProbe[] = [];
+  try {
+    // Allocations until both workers hold some (the kernel spreads client 5-tuples over them).
+    const held = async () => ((await d.status()).workers ?? []).filter((w) => w.allocations > 0).length;
+    while (probes.length < 40 && (probes.length < 4 || await held() < 2)) {
+      probes.push(await RelayProbe.open({ port: ports.turn, peerPort: peer.port, username: USER, password: PASS }));
+    }
+    const workers = (await d.status()).workers!;
+    assert.ok(workers.every((w) => w.allocations > 0), `allocations per worker: ${JSON.stringify(workers)}`);
+    const streams = probes.map((p) => p.stream(20));
+    await sleep(300);
+    d.signal('SIGTERM');
+    await waitUntil('/ready 503', async () => (await httpStatus(`${d.healthUrl}/ready`)) === 503, 10_000, d);
+    assert.equal(await allocateCode({ kind: 'udp', port: ports.turn, username: USER, password: PASS }), 486);
+    await sleep(500);
+    for (const s of streams) {
+      const { sent, echoed } = await s.stop();
+      assert.equal(echoed, sent, 'relaying goes on in both workers while draining');
+    }
+    // All but one allocation end: the process waits, whichever worker holds the last.
+    for (const p of probes.slice(1)) assert.equal(await p.client.refresh(0), 0);
+    await sleep(1000);
+    assert.equal(d.alive(), true, 'one allocation is still open: the drain waits');
+    assert.equal((await d.status()).allocations, 1);
+    const t0 = performance.now();
+    assert.equal(await probes[0].client.refresh(0), 0);
+    const exit = await d.exit;
+    assert.deepEqual([exit.code, exit.signal], [0, null]);
+    assert.ok(exit.at - t0 < 5000, `exited ${Math.round(exit.at - t0)} ms after the last allocation ended`);
+  } finally {
+    for (const p of probes) p.close();
+    await d.kill();
+    await peer.close();
+  }
+});
+
 test('a turnutils_uclient run in progress at SIGTERM finishes without loss; a second SIGTERM exits at once', async () => {
   const peerPort = await freeUdpPort();
   const peer = await turnutilsPeer('127.0.0.1', peerPort);

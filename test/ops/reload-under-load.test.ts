@@ -22,7 +22,9 @@ test('a live change rewritten into the watched file mid-run: zero loss, generati
   const config = baseConfig(ports, 'all:WARN,stunnerd:INFO');
   writeConfig(file, config);
   const peer = await turnutilsPeer('127.0.0.1', peerPort);
-  const d = await startDaemon({ args: ['-c', file, '-w'], healthPort: ports.health, metricsPort: ports.metrics });
+  // Two dataplane workers: the reload is applied in both, and the listener that stays keeps its sockets in both
+  // (the kernel keeps handing every client to the worker that holds its allocation).
+  const d = await startDaemon({ args: ['-c', file, '-w', '-u', '2'], healthPort: ports.health, metricsPort: ports.metrics });
   try {
     let finished = false;
     const run: Promise<UclientResult> = uclient({ port: ports.turn, user: USER, password: PASS, sessions: SESSIONS,
@@ -54,6 +56,8 @@ test('a live change rewritten into the watched file mid-run: zero loss, generati
 
     const status = await d.status();
     assert.equal(status.configGeneration, 2);
+    assert.ok(status.workers?.length === 2 && status.workers.every((w) => w.allocations > 0),
+      `uclient's allocations on both workers: ${JSON.stringify(status.workers)}`);
     assert.deepEqual(status.listeners.map((l) => [l.name, l.port]), [['udp', ports.turn], ['udp2', secondPort]]);
     assert.deepEqual(status.clusters.map((c) => c.name), ['loopback', 'more']);
     const samples = await d.samples();

@@ -79,6 +79,8 @@ export interface StatusDoc {
   readonly allocations: number;
   readonly listeners: readonly { name: string; port: number; allocations: number }[];
   readonly clusters: readonly { name: string }[];
+  /** With several dataplane workers: each one's allocations. */
+  readonly workers?: readonly { worker: number; allocations: number }[];
 }
 
 export interface Daemon {
