@@ -5,6 +5,7 @@ import type { StunnerConfig } from '../config/types.ts';
 import type { LogFormat } from '../log/logger.ts';
 import type { SharedDataplaneState } from '../shared/dataplane-state.ts';
 import type { StatsBlocks } from '../stats/shared-stats.ts';
+import type { DnsAnswers } from './main-resolver.ts';
 
 export interface WorkerInit {
   /** 0..n-1: the worker's stats stripe and its name in logs and metrics. */
@@ -19,6 +20,8 @@ export interface WorkerInit {
   readonly flows: SharedArrayBuffer;
   /** Relay ports, quota, 401 budget and nonce key of every worker. */
   readonly shared: SharedDataplaneState;
+  /** The main thread's answers for the STRICT_DNS host names of `config`. */
+  readonly dns: DnsAnswers;
 }
 
 /** A datagram for a flow another worker owns, sent over the MessagePort between the two workers. */
@@ -39,7 +42,9 @@ export interface WorkerError {
 
 export type ToWorker =
   | { readonly type: 'reconfigure'; readonly seq: number; readonly config: StunnerConfig; readonly blocks: StatsBlocks;
-      readonly logLevels: string; readonly relayPorts: SharedDataplaneState['relayPorts'] }
+      readonly logLevels: string; readonly relayPorts: SharedDataplaneState['relayPorts']; readonly dns: DnsAnswers }
+  /** New answers for the STRICT_DNS host names: resolve the clusters again. */
+  | { readonly type: 'dns'; readonly dns: DnsAnswers }
   | { readonly type: 'drain' }
   /** The end of a channel to another worker (sent with the port in the transfer list). */
   | { readonly type: 'peer'; readonly worker: number; readonly port: MessagePort }

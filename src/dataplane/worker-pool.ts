@@ -14,11 +14,12 @@ import { LISTENER_SOCKET_FIELDS } from '../config/diff.ts';
 import type { ListenerConfig, StunnerConfig } from '../config/types.ts';
 import type { Logger, LoggerFactory, LogFormat } from '../log/logger.ts';
 import { GatewayError } from '../server/gateway-error.ts';
-import { routeMapOf } from '../server/gateway.ts';
+import { routeMapOf, type Resolver } from '../server/gateway.ts';
 import type { StatsRegistry } from '../stats/registry.ts';
 import { SharedStats, type StatsBlocks } from '../stats/shared-stats.ts';
 import { createSharedDataplaneState, relayPortBuffers, type SharedDataplaneState } from '../shared/dataplane-state.ts';
 import { FlowOwners } from './flow-owners.ts';
+import { MainResolver } from './main-resolver.ts';
 import type { BoundPorts, FromWorker, ToWorker, WorkerError, WorkerInit } from './protocol.ts';
 
 export interface WorkerPoolOptions {
@@ -29,6 +30,8 @@ export interface WorkerPoolOptions {
   readonly registry: StatsRegistry;
   /** Delay before the first restart of a dead worker; doubled per quick successive death (default 100 ms). */
   readonly restartDelayMs?: number;
+  /** Resolves STRICT_DNS host names (the system resolver by default). */
+  readonly resolver?: Resolver;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -139,6 +142,7 @@ export class WorkerPool {
   readonly #flows = new FlowOwners(this.#flowBuffer);
   /** Relay ports, quota, the 401 budget and the nonce key, shared with every worker. */
   readonly #shared = createSharedDataplaneState();
+  readonly #dns: MainResolver;
   readonly #restartDelay: number[] = [];
   readonly #restartTimers = new Set<NodeJS.Timeout>();
   #draining = false;
@@ -153,12 +157,14 @@ export class WorkerPool {
     this.#registry = opts.registry;
     this.stats = new SharedStats(opts.registry, opts.workers);
     this.#workers = new Array<WorkerHandle | undefined>(opts.workers).fill(undefined);
+    this.#dns = new MainResolver(opts.logs.get('stunner'), opts.resolver);
   }
 
   /** Starts every worker. Throws (and stops them all) when one fails. */
   async start(): Promise<void> {
     try {
       const config = await this.#resolvePorts(undefined, this.config);
+      await this.#dns.resolve(config);
       const blocks = this.stats.blocks(routeMapOf(config));
       await Promise.all(Array.from({ length: this.size }, (_, i) => this.#spawn(i, config, blocks).started));
       for (let i = 1; i < this.size; i++) this.#connect(i);
@@ -168,6 +174,9 @@ export class WorkerPool {
       throw err;
     }
     this.generation = 1;
+    this.#dns.start((dns) => {
+      for (const h of this.#workers) h?.post({ type: 'dns', dns });
+    });
     this.#log.info('dataplane workers running', { workers: this.size });
   }
 
@@ -196,7 +205,7 @@ export class WorkerPool {
     this.#running[id] = own;
     const handle = new WorkerHandle(id, {
       id, config: own, blocks, logFormat: this.#opts.logFormat, logLevels: this.#opts.logs.levelSpec, draining: this.#draining,
-      flows: this.#flowBuffer, shared: this.#sharedFor(config),
+      flows: this.#flowBuffer, shared: this.#sharedFor(config), dns: this.#dns.answers,
     }, (h, code, error) => this.#exited(h, code, error));
     this.#workers[id] = handle;
     return handle;
@@ -229,12 +238,14 @@ export class WorkerPool {
   async reconfigure(next: StunnerConfig): Promise<void> {
     const prev = this.#resolved ?? this.config;
     const config = await this.#resolvePorts(this.config, next);
+    await this.#dns.resolve(config);
     const blocks = this.stats.blocks(routeMapOf(config));
     const logLevels = this.#opts.logs.levelSpec;
     const apply = async (h: WorkerHandle, target: StunnerConfig, b: StatsBlocks) => {
       const own = configForWorker(target, h.id);
       const { relayPorts } = this.#sharedFor(target);
-      await h.request((seq) => ({ type: 'reconfigure', seq, config: own, blocks: b, logLevels, relayPorts }));
+      const dns = this.#dns.answers;
+      await h.request((seq) => ({ type: 'reconfigure', seq, config: own, blocks: b, logLevels, relayPorts, dns }));
       this.#running[h.id] = own;
     };
     const live = this.#workers.filter((h): h is WorkerHandle => h !== undefined && !h.exited);
@@ -248,6 +259,7 @@ export class WorkerPool {
       const err = failed.reason as Error;
       this.#log.warn('reconfiguration failed in a worker, restoring the running config in every worker',
         { error: err.message });
+      await this.#dns.resolve(prev);
       const prevBlocks = this.stats.blocks(routeMapOf(prev));
       await Promise.allSettled(applied.map((h) => apply(h, prev, prevBlocks)));
       throw err;
@@ -299,6 +311,7 @@ export class WorkerPool {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#dns.stop();
     for (const t of this.#restartTimers) clearTimeout(t);
     this.#restartTimers.clear();
     await Promise.all(this.#workers.map(async (h) => {

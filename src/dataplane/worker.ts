@@ -47,7 +47,11 @@ const flows: FlowDirectory = {
   },
 };
 const shared = init.shared;
-const gateway = new Gateway(init.config, { logs, registry, reusePort: true, flows, shared });
+// STRICT_DNS host names are resolved by the main thread (main-resolver.ts); the Gateway reads its answers.
+let dns = new Map(init.dns);
+const gateway = new Gateway(init.config, {
+  logs, registry, reusePort: true, flows, shared, resolver: async (host) => [...dns.get(host) ?? []], dnsRefreshMs: 0,
+});
 
 function receiveForwarded(d: ForwardedDatagram): void {
   // Forwarded once, never again: the listener handles it here whatever it finds.
@@ -74,6 +78,7 @@ async function handle(msg: ToWorker): Promise<void> {
       memory = stripeMemory(msg.blocks, init.id);
       // The buffers of listeners this config adds (those already here are the same memory).
       for (const [name, buffers] of msg.relayPorts) shared.relayPorts.set(name, buffers);
+      dns = new Map(msg.dns);
       try {
         logs.setLevels(msg.logLevels);
       } catch {
@@ -89,6 +94,10 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'drain':
       gateway.drain();
+      return;
+    case 'dns':
+      dns = new Map(msg.dns);
+      await gateway.refreshDns();
       return;
     case 'peer':
       peers.set(msg.worker, msg.port);

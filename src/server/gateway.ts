@@ -27,7 +27,7 @@ export interface GatewayOptions {
   readonly registry?: StatsRegistry;
   readonly clock?: () => number;
   readonly resolver?: Resolver;
-  /** How often STRICT_DNS clusters are re-resolved (default DNS_REFRESH_INTERVAL_MS). */
+  /** How often STRICT_DNS clusters are re-resolved (default DNS_REFRESH_INTERVAL_MS; 0 = only by refreshDns()). */
   readonly dnsRefreshMs?: number;
   /** Bind listener sockets with SO_REUSEPORT: every worker of a multi-worker dataplane binds the same ports. */
   readonly reusePort?: boolean;
@@ -47,7 +47,7 @@ export function routeMapOf(config: StunnerConfig): Map<string, readonly string[]
   return new Map(config.listeners.map((l) => [l.name, l.routes.filter((r) => clusters.has(r))]));
 }
 
-const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+export const defaultResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
 
 export function limitsOf(config: StunnerConfig): TurnLimits {
   const l = config.admin.limits;
@@ -107,8 +107,10 @@ export class Gateway {
     this.generation = 1;
     this.#sweepTimer = setInterval(() => this.server.sweep(), SWEEP_INTERVAL_MS);
     this.#sweepTimer.unref();
-    this.#dnsTimer = setInterval(() => void this.#refreshDns(), this.#dnsRefreshMs);
-    this.#dnsTimer.unref();
+    if (this.#dnsRefreshMs > 0) {
+      this.#dnsTimer = setInterval(() => void this.refreshDns(), this.#dnsRefreshMs);
+      this.#dnsTimer.unref();
+    }
   }
 
   /**
@@ -184,7 +186,8 @@ export class Gateway {
     return changed;
   }
 
-  async #refreshDns(): Promise<void> {
+  /** Resolves the STRICT_DNS clusters again; peers no longer admitted stop being relayed. */
+  async refreshDns(): Promise<void> {
     if (await this.#resolveAll()) for (const l of this.listeners.values()) this.server.readmitAll(l);
   }
 
