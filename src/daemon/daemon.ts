@@ -93,11 +93,13 @@ export class Daemon implements StatusSource {
     const workers = this.#opts.workers ?? 1;
     let pool: WorkerPool | undefined;
     this.#telemetry = new Telemetry({ registry: this.registry, logger: this.logs, status: this, env: this.#opts.env,
-      eventLoops: () => pool === undefined ? MAIN_EVENT_LOOP : [...MAIN_EVENT_LOOP, ...workerLoops(pool)] });
+      eventLoops: () => pool === undefined ? MAIN_EVENT_LOOP : [...MAIN_EVENT_LOOP, ...workerLoops(pool)],
+      threadHeaps: () => pool?.heaps() ?? [] });
     await this.#telemetry.start(config.admin);
     let dataplane: Gateway | WorkerPool;
     if (workers > 1) {
-      pool = new WorkerPool(config, { workers, logs: this.logs, logFormat: this.#opts.logFormat, registry: this.registry });
+      pool = new WorkerPool(config, { workers, logs: this.logs, logFormat: this.#opts.logFormat, registry: this.registry,
+        onGc: (kind, seconds) => this.#telemetry?.recordGc(kind, seconds) });
       dataplane = pool;
     } else {
       dataplane = new Gateway(config, { logs: this.logs, registry: this.registry });

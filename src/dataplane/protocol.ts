@@ -5,6 +5,7 @@ import type { StunnerConfig } from '../config/types.ts';
 import type { LogFormat } from '../log/logger.ts';
 import type { SharedDataplaneState } from '../shared/dataplane-state.ts';
 import type { StatsBlocks } from '../stats/shared-stats.ts';
+import type { ThreadHeap } from '../telemetry/runtime-metrics.ts';
 import type { DnsAnswers } from './main-resolver.ts';
 
 export interface WorkerInit {
@@ -54,7 +55,9 @@ export type FromWorker =
   | { readonly type: 'started'; readonly ports: BoundPorts }
   | { readonly type: 'start-failed'; readonly error: WorkerError }
   | { readonly type: 'done'; readonly seq: number; readonly ports: BoundPorts }
-  | { readonly type: 'failed'; readonly seq: number; readonly error: WorkerError };
+  | { readonly type: 'failed'; readonly seq: number; readonly error: WorkerError }
+  /** Once a second: the worker's heap, and its garbage collections since the last report ([kind, seconds]). */
+  | { readonly type: 'runtime'; readonly heap: ThreadHeap; readonly gc: readonly (readonly [number, number])[] };
 
 export function workerError(err: unknown): WorkerError {
   const code = (err as { code?: unknown }).code;

@@ -17,6 +17,7 @@ import { GatewayError } from '../server/gateway-error.ts';
 import { routeMapOf, type Resolver } from '../server/gateway.ts';
 import type { StatsRegistry } from '../stats/registry.ts';
 import { SharedStats, type StatsBlocks } from '../stats/shared-stats.ts';
+import type { ThreadHeap } from '../telemetry/runtime-metrics.ts';
 import { createSharedDataplaneState, relayPortBuffers, type SharedDataplaneState } from '../shared/dataplane-state.ts';
 import { FlowOwners } from './flow-owners.ts';
 import { MainResolver } from './main-resolver.ts';
@@ -32,6 +33,8 @@ export interface WorkerPoolOptions {
   readonly restartDelayMs?: number;
   /** Resolves STRICT_DNS host names (the system resolver by default). */
   readonly resolver?: Resolver;
+  /** A garbage collection in a worker ([kind of the `gc` entry, seconds]). */
+  readonly onGc?: (kind: number, seconds: number) => void;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -66,8 +69,11 @@ class WorkerHandle {
   #exited = false;
   /** Started: its listeners are bound. */
   running = false;
+  /** Its heap as it last reported it. */
+  heap: ThreadHeap | undefined;
 
-  constructor(id: number, init: WorkerInit, onExit: (handle: WorkerHandle, code: number, error: Error | undefined) => void) {
+  constructor(id: number, init: WorkerInit, onExit: (handle: WorkerHandle, code: number, error: Error | undefined) => void,
+    onGc: (kind: number, seconds: number) => void) {
     this.id = id;
     this.thread = new Worker(new URL('./worker.ts', import.meta.url), { workerData: init, name: `dataplane-${id}` });
     let error: Error | undefined;
@@ -75,7 +81,10 @@ class WorkerHandle {
       this.thread.on('message', (msg: FromWorker) => {
         if (msg.type === 'started') resolve(msg.ports);
         else if (msg.type === 'start-failed') reject(toError(msg.error));
-        else this.#settle(msg);
+        else if (msg.type === 'runtime') {
+          this.heap = msg.heap;
+          for (const [kind, seconds] of msg.gc) onGc(kind, seconds);
+        } else this.#settle(msg);
       });
       this.thread.on('error', (err) => {
         error = err;
@@ -206,7 +215,7 @@ export class WorkerPool {
     const handle = new WorkerHandle(id, {
       id, config: own, blocks, logFormat: this.#opts.logFormat, logLevels: this.#opts.logs.levelSpec, draining: this.#draining,
       flows: this.#flowBuffer, shared: this.#sharedFor(config), dns: this.#dns.answers,
-    }, (h, code, error) => this.#exited(h, code, error));
+    }, (h, code, error) => this.#exited(h, code, error), (kind, seconds) => this.#opts.onGc?.(kind, seconds));
     this.#workers[id] = handle;
     return handle;
   }
@@ -301,6 +310,11 @@ export class WorkerPool {
   /** Datagrams a worker received for another worker's client and forwarded to it, so far. */
   get forwardedDatagrams(): number {
     return this.#flows.forwarded;
+  }
+
+  /** The heaps of the running workers, as they last reported them. */
+  heaps(): ThreadHeap[] {
+    return this.#workers.flatMap((h) => (h !== undefined && !h.exited && h.heap !== undefined ? [h.heap] : []));
   }
 
   /** Event-loop utilisation of each running worker, for the runtime metrics. */

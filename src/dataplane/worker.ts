@@ -1,6 +1,8 @@
 // A dataplane worker: one Gateway on its own event loop, its listeners bound with SO_REUSEPORT next to the other
 // workers' (the kernel spreads clients over them by 5-tuple), its stats in its stripe of shared memory. The main
 // thread (worker-pool.ts) tells it what to run; everything per packet stays here.
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { StunnerConfig } from '../config/types.ts';
 import { LoggerFactory } from '../log/logger.ts';
@@ -58,6 +60,19 @@ function receiveForwarded(d: ForwardedDatagram): void {
   gateway.listeners.get(d.listener)?.receiveForwarded?.(Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength),
     { address: d.address, port: d.port });
 }
+
+// The main thread's runtime metrics cover this thread too: its heap and its garbage collections.
+const RUNTIME_REPORT_MS = 1000;
+let gc: [number, number][] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gc.push([(e as { detail?: { kind?: number } }).detail?.kind ?? 0, e.duration / 1000]);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+setInterval(() => {
+  const h = getHeapStatistics();
+  post({ type: 'runtime', heap: { used: h.used_heap_size, total: h.total_heap_size, external: process.memoryUsage().external }, gc });
+  gc = [];
+}, RUNTIME_REPORT_MS).unref();
 
 try {
   await gateway.start();

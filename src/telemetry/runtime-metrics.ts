@@ -23,6 +23,15 @@ const MIN_LAG_WINDOW_MS = 5000;
 
 export interface RuntimeMetrics {
   stop(): void;
+  /** A garbage collection in another thread of the process (a dataplane worker): `kind` as a `gc` entry's. */
+  recordGc(kind: number, seconds: number): void;
+}
+
+/** The heap of another thread of the process (a dataplane worker), as it last reported it. */
+export interface ThreadHeap {
+  readonly used: number;
+  readonly total: number;
+  readonly external: number;
 }
 
 /** An event loop whose utilisation is exported: the main thread's, or a dataplane worker's. */
@@ -49,7 +58,7 @@ export interface ProcSource {
 export const LINUX_PROC: ProcSource = { status: readProcStatus, openFds: countOpenFds, maxFds: readMaxOpenFiles };
 
 export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PROC,
-  eventLoops: () => readonly EventLoop[] = () => MAIN_EVENT_LOOP): RuntimeMetrics {
+  eventLoops: () => readonly EventLoop[] = () => MAIN_EVENT_LOOP, threads: () => readonly ThreadHeap[] = () => []): RuntimeMetrics {
   const counter = (name: string, unit: string, description: string): Observable =>
     meter.createObservableCounter(name, { unit, description });
   const gauge = (name: string, unit: string, description: string): Observable =>
@@ -85,16 +94,16 @@ export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PR
   delay.enable();
   const p99 = new LagWindow(delay);
   const gcAttributes = new Map<number, Attributes>();
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const kind = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
-      let attributes = gcAttributes.get(kind);
-      if (attributes === undefined) {
-        attributes = { kind: GC_KINDS[kind] ?? 'unknown' };
-        gcAttributes.set(kind, attributes);
-      }
-      gcDuration.record(entry.duration / 1000, attributes);
+  const recordGc = (kind: number, seconds: number): void => {
+    let attributes = gcAttributes.get(kind);
+    if (attributes === undefined) {
+      attributes = { kind: GC_KINDS[kind] ?? 'unknown' };
+      gcAttributes.set(kind, attributes);
     }
+    gcDuration.record(seconds, attributes);
+  };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) recordGc((entry as { detail?: { kind?: number } }).detail?.kind ?? 0, entry.duration / 1000);
   });
   gcObserver.observe({ entryTypes: ['gc'] });
 
@@ -124,10 +133,19 @@ export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PR
     observeDefined(result, openFds, proc.openFds());
     observeDefined(result, maxFds, proc.maxFds());
 
+    // Every thread's heap: the main thread's and the dataplane workers' (each has its own V8 heap).
     const h = getHeapStatistics();
-    result.observe(heapUsed, h.used_heap_size);
-    result.observe(heapTotal, h.total_heap_size);
-    result.observe(external, process.memoryUsage().external);
+    let used = h.used_heap_size;
+    let total = h.total_heap_size;
+    let ext = process.memoryUsage().external;
+    for (const t of threads()) {
+      used += t.used;
+      total += t.total;
+      ext += t.external;
+    }
+    result.observe(heapUsed, used);
+    result.observe(heapTotal, total);
+    result.observe(external, ext);
 
     const counts = new Map<string, number>();
     for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
@@ -154,6 +172,7 @@ export function registerRuntimeMetrics(meter: Meter, proc: ProcSource = LINUX_PR
       gcObserver.disconnect();
       delay.disable();
     },
+    recordGc,
   };
 }
 

@@ -18,7 +18,7 @@ import { installOtelDiagnostics } from './diag.ts';
 import { metricsRoute, writeScrape, type PullOptions } from './pull.ts';
 import { createPushReader } from './push.ts';
 import { buildResource, PROCESS_INSTANCE_ID } from './resource.ts';
-import { registerRuntimeMetrics, LINUX_PROC, type EventLoop, type RuntimeMetrics } from './runtime-metrics.ts';
+import { registerRuntimeMetrics, LINUX_PROC, type EventLoop, type RuntimeMetrics, type ThreadHeap } from './runtime-metrics.ts';
 import { PACKAGE_VERSION } from './version.ts';
 
 export const METRICS_FIELD = 'admin.metrics_endpoint';
@@ -43,6 +43,8 @@ export interface TelemetryOptions {
   readonly pushBatchPoints?: number;
   /** The event loops whose utilisation is exported (default: the main thread's). */
   readonly eventLoops?: () => readonly EventLoop[];
+  /** The heaps of the process's other threads (dataplane workers), added to the main thread's. */
+  readonly threadHeaps?: () => readonly ThreadHeap[];
 }
 
 export class Telemetry {
@@ -57,6 +59,7 @@ export class Telemetry {
   readonly #sliceMs: number | undefined;
   readonly #pushBatchPoints: number | undefined;
   readonly #eventLoops: (() => readonly EventLoop[]) | undefined;
+  readonly #threadHeaps: (() => readonly ThreadHeap[]) | undefined;
   #provider: MeterProvider | undefined;
   #pull: PrometheusExporter | undefined;
   #runtime: RuntimeMetrics | undefined;
@@ -76,6 +79,7 @@ export class Telemetry {
     this.#sliceMs = opts.sliceMs;
     this.#pushBatchPoints = opts.pushBatchPoints;
     this.#eventLoops = opts.eventLoops;
+    this.#threadHeaps = opts.threadHeaps;
     this.#servers = new AdminServers((err) => this.#log.error('admin HTTP server error', { error: err }));
     for (const w of this.env.warnings) this.#log.warn(w);
   }
@@ -217,7 +221,12 @@ export class Telemetry {
     if (readers.length === 0) return;
     this.#provider = new MeterProvider({ resource: this.resource, readers });
     this.#runtime = registerRuntimeMetrics(this.#provider.getMeter('stunner.runtime', this.version), LINUX_PROC,
-      this.#eventLoops);
+      this.#eventLoops, this.#threadHeaps);
+  }
+
+  /** A garbage collection in a dataplane worker, counted in nodejs_gc_duration_seconds with the main thread's. */
+  recordGc(kind: number, seconds: number): void {
+    this.#runtime?.recordGc(kind, seconds);
   }
 
   #pullOffReason(): string {
