@@ -3,12 +3,17 @@
 // reach.
 //
 // A key lives in the first slot holding it within a window of WINDOW slots from its hash. Each slot's state
-// word is its lock (EMPTY, LIVE, or BUSY while one thread updates it), taken around the float update. A bucket
+// word is its lock (EMPTY, LIVE, or busy while one thread updates it), taken around the float update. A bucket
 // that has refilled completely is as good as none, so a new key may take over such a slot (or an EMPTY one);
 // prune() empties them. When a window has neither, the new key is refused: the answer is dropped, as the
 // single-threaded limiter drops it when it holds too many sources.
+//
+// A busy slot names its holder (-tag, spin-lock.ts): every thread looking up a key of that window waits on it,
+// so when its holder dies inside the section the main thread frees it (releaseWorker), as EMPTY: its key or
+// floats may be half-written, and an empty slot is a full bucket, which is what prune() makes of a bucket
+// anyway. At worst one source's budget starts again full once.
 import { hashKey, newSeed } from './key-hash.ts';
-import { backoff } from './spin-lock.ts';
+import { backoff, holderTag } from './spin-lock.ts';
 
 const SLOTS = 1 << 16;
 const MASK = SLOTS - 1;
@@ -20,7 +25,6 @@ const SLOT_BYTES = 32;
 const SEED = 0;
 const EMPTY = 0;
 const LIVE = 1;
-const BUSY = 2;
 
 export class SharedTokenBuckets {
   static createBuffer(): SharedArrayBuffer {
@@ -33,11 +37,15 @@ export class SharedTokenBuckets {
   readonly #floats: Float64Array;
   readonly #seed: number;
   readonly #key = new Int32Array(2);
+  /** The state of a slot this thread holds: -(holder tag). */
+  readonly #busy: number;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** `worker`: the id of the worker thread that takes through this table (worker-pool.ts). */
+  constructor(buffer: SharedArrayBuffer, worker?: number) {
     this.#words = new Int32Array(buffer);
     this.#floats = new Float64Array(buffer);
     this.#seed = this.#words[SEED];
+    this.#busy = -holderTag(worker);
   }
 
   /** Takes one token of `key`'s bucket (`rate` per second, `rate` × 2 deep) at `now`; false if it has none. */
@@ -51,12 +59,14 @@ export class SharedTokenBuckets {
       let free = -1;
       let found = -1;
       let busy = -1;
+      let holder = 0;
       for (let i = 0; i < WINDOW; i++) {
         const s = ((low + i) & MASK) * (SLOT_BYTES / 4) + HEADER_BYTES / 4;
         const state = Atomics.load(w, s);
-        if (state === BUSY) {
+        if (state < 0) {
           // Its key is being written: it may be ours, so nothing after it can be trusted to be the first.
           busy = s;
+          holder = state;
           break;
         }
         if (state === LIVE && w[s + 1] === high && w[s + 2] === low) {
@@ -66,11 +76,11 @@ export class SharedTokenBuckets {
         if (free < 0 && (state === EMPTY || this.#refilled(s, now, burst, rate))) free = s;
       }
       if (busy >= 0) {
-        backoff(w, busy, BUSY, tries);
+        backoff(w, busy, holder, tries);
         continue;
       }
       if (found >= 0) {
-        if (Atomics.compareExchange(w, found, LIVE, BUSY) !== LIVE) continue;
+        if (Atomics.compareExchange(w, found, LIVE, this.#busy) !== LIVE) continue;
         if (w[found + 1] !== high || w[found + 2] !== low) {
           Atomics.store(w, found, LIVE);
           continue;
@@ -85,7 +95,7 @@ export class SharedTokenBuckets {
       }
       if (free < 0) return false;
       const was = Atomics.load(w, free);
-      if (was === BUSY || Atomics.compareExchange(w, free, was, BUSY) !== was) continue;
+      if (was < 0 || Atomics.compareExchange(w, free, was, this.#busy) !== was) continue;
       // Another thread may have put a live bucket here since the look.
       if (was === LIVE && !this.#refilled(free, now, burst, rate)) {
         Atomics.store(w, free, LIVE);
@@ -108,9 +118,24 @@ export class SharedTokenBuckets {
     for (let i = 0; i < SLOTS; i++) {
       const s = i * (SLOT_BYTES / 4) + HEADER_BYTES / 4;
       if (Atomics.load(w, s) !== LIVE || !this.#refilled(s, now, burst, rate)) continue;
-      if (Atomics.compareExchange(w, s, LIVE, BUSY) !== LIVE) continue;
+      if (Atomics.compareExchange(w, s, LIVE, this.#busy) !== LIVE) continue;
       Atomics.store(w, s, this.#refilled(s, now, burst, rate) ? EMPTY : LIVE);
     }
+  }
+
+  /** Main thread, after worker `worker`'s 'exit': empties the slots it held; how many (one at most). */
+  releaseWorker(worker: number): number {
+    const busy = -holderTag(worker);
+    const w = this.#words;
+    let freed = 0;
+    for (let i = 0; i < SLOTS; i++) {
+      const s = i * (SLOT_BYTES / 4) + HEADER_BYTES / 4;
+      if (Atomics.load(w, s) === busy && Atomics.compareExchange(w, s, busy, EMPTY) === busy) {
+        Atomics.notify(w, s);
+        freed++;
+      }
+    }
+    return freed;
   }
 
   /** The bucket at word `s` holds `burst` tokens at `now` (read unlocked: a guess until its slot is locked). */

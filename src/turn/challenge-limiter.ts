@@ -9,10 +9,11 @@ export class ChallengeLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   readonly #shared: SharedTokenBuckets | undefined;
 
-  /** `shared`: a buffer from SharedTokenBuckets.createBuffer(), the same in every worker. */
-  constructor(rate: number, shared?: SharedArrayBuffer) {
+  /** `shared`: a buffer from SharedTokenBuckets.createBuffer(), the same in every worker; `worker`: this
+   *  worker's id (worker-pool.ts). */
+  constructor(rate: number, shared?: SharedArrayBuffer, worker?: number) {
     this.rate = rate;
-    this.#shared = shared === undefined ? undefined : new SharedTokenBuckets(shared);
+    this.#shared = shared === undefined ? undefined : new SharedTokenBuckets(shared, worker);
   }
 
   allow(ip: string, now: number): boolean {
