@@ -101,7 +101,8 @@ export class UdpRelayAllocator implements RelayAllocator {
       this.#expiring.delete(key);
     }
     const r = this.#shared.take(token);
-    if (r === undefined) return undefined;
+    // The port is its maker's until here: this worker's from now on, unless the maker died and it was freed.
+    if (r === undefined || !this.#ports.adopt(r.family, r.port, r.holder)) return undefined;
     if (r.expiresAt <= Date.now() || !this.families.has(r.family)) {
       this.#ports.release(r.family, r.port);
       return undefined;
@@ -129,7 +130,7 @@ export class UdpRelayAllocator implements RelayAllocator {
   #claim(family: 4 | 6, kind: PortPick): number | undefined {
     const port = this.#ports.claim(family, kind);
     if (port !== undefined || this.#shared === undefined) return port;
-    this.#shared.sweep(Date.now(), (r) => this.#ports.release(r.family, r.port));
+    this.#shared.sweep(Date.now(), (r) => this.#ports.release(r.family, r.port, r.holder));
     return this.#ports.claim(family, kind);
   }
 
@@ -169,7 +170,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     if (own === undefined) return;
     this.#expiring.delete(key);
     const r = this.#shared?.take(own.token);
-    if (r !== undefined) this.#ports.release(r.family, r.port);
+    if (r !== undefined) this.#ports.release(r.family, r.port, r.holder);
   }
 
   /** True if nobody holds `port` now (bound and closed again at once). */

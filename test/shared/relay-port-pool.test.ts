@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayPortPool } from '../../src/server/port-pool.ts';
 import { createSharedDataplaneState } from '../../src/shared/dataplane-state.ts';
+import { holderTag, MAX_WORKERS } from '../../src/shared/spin-lock.ts';
 import { startWorkers } from './workers.ts';
 
 describe('RelayPortPool on a SharedArrayBuffer, one thread', () => {
@@ -65,6 +66,55 @@ describe('RelayPortPool on a SharedArrayBuffer, one thread', () => {
     pool.release(4, 40100);
     assert.equal(pool.full(4), false);
     assert.equal(pool.claim(4), 40100);
+  });
+});
+
+describe('RelayPortPool owners', () => {
+  it('releaseWorker frees every port of that worker, in both families, pairs included, and no other', () => {
+    const buffer = RelayPortPool.createBuffer();
+    const [a, b] = [new RelayPortPool(40000, 40099, buffer, 0), new RelayPortPool(40000, 40099, buffer, 1)];
+    const mine = [a.claim(4)!, a.claim(6)!, a.claim(4, 'pair')!];
+    const theirs = [b.claim(4)!, b.claim(6)!, b.claim(6, 'pair')!, b.claim(4, 'even')!];
+    assert.equal(b.take(4, 40100), true, 'outside the range too (a port the kernel chose)');
+    const main = RelayPortPool.attach(buffer);
+    assert.equal(main.releaseWorker(1), 6);
+    assert.equal(main.releaseWorker(1), 0);
+    assert.equal(b.take(4, 40100), true);
+    assert.equal(b.take(4, theirs[0]), true, 'free again');
+    assert.equal(b.take(6, theirs[2] + 1), true);
+    assert.equal(a.take(4, mine[0]), false, 'worker 0 still holds its ports');
+    assert.equal(a.take(4, mine[2] + 1), false);
+    assert.equal(main.releaseWorker(0), 4);
+    assert.equal(a.release(4, mine[0]), false, 'gone already');
+  });
+
+  it('attach() leaves the range as the workers set it', () => {
+    const buffer = RelayPortPool.createBuffer();
+    new RelayPortPool(40000, 40000, buffer, 0).claim(4);
+    const main = RelayPortPool.attach(buffer);
+    assert.equal(main.ranged, true);
+    assert.equal(main.full(4), true);
+  });
+
+  it('a port is released only by its holder; adopt() moves a held port to another worker', () => {
+    const buffer = RelayPortPool.createBuffer();
+    const [a, b] = [new RelayPortPool(40000, 40001, buffer, 0), new RelayPortPool(40000, 40001, buffer, 1)];
+    const port = a.claim(4)!;
+    assert.equal(b.release(4, port), false, 'not worker 1\'s');
+    assert.equal(b.take(4, port), false);
+    assert.equal(b.adopt(4, port, holderTag(1)), false, 'worker 1 does not hold it');
+    assert.equal(b.adopt(4, port, holderTag(0)), true);
+    assert.equal(a.release(4, port), false, 'worker 0 holds it no more');
+    assert.equal(RelayPortPool.attach(buffer).releaseWorker(0), 0);
+    assert.equal(b.full(4), false);
+    assert.equal(b.release(4, port), true);
+    assert.equal(b.adopt(4, port, holderTag(0)), false, 'a free port is adopted from nobody');
+  });
+
+  it('worker ids must fit a tag', () => {
+    assert.throws(() => new RelayPortPool(0, 0, RelayPortPool.createBuffer(), MAX_WORKERS), RangeError);
+    assert.throws(() => new RelayPortPool(0, 0, RelayPortPool.createBuffer(), -1), RangeError);
+    assert.equal(new RelayPortPool(0, 0, RelayPortPool.createBuffer(), MAX_WORKERS - 1).ranged, false);
   });
 });
 

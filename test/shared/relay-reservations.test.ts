@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { RelayPortPool } from '../../src/server/port-pool.ts';
 import { createSharedDataplaneState, relayPortBuffers } from '../../src/shared/dataplane-state.ts';
 import { RelayReservations, type Reservation } from '../../src/shared/relay-reservations.ts';
+import { holderTag, NO_WORKER } from '../../src/shared/spin-lock.ts';
 import { startWorkers } from './workers.ts';
 
 /** True if `port` can be bound on loopback now. */
@@ -28,7 +29,8 @@ async function freePair(): Promise<number> {
 }
 
 describe('RelayReservations', () => {
-  const r = (port: number, expiresAt = 1000): Reservation => ({ family: 4, port, expiresAt });
+  // A table without a worker (this thread) makes entries as NO_WORKER.
+  const r = (port: number, expiresAt = 1000): Reservation => ({ family: 4, port, expiresAt, holder: NO_WORKER });
 
   it('a token is taken once; another token takes nothing', () => {
     const table = new RelayReservations(RelayReservations.createBuffer());
@@ -36,7 +38,7 @@ describe('RelayReservations', () => {
     assert.equal(table.add(token, { family: 6, port: 40001, expiresAt: 1234 }), true);
     assert.equal(table.take(randomBytes(8)), undefined);
     assert.equal(table.take(token.subarray(0, 4)), undefined, 'not a token');
-    assert.deepEqual(table.take(token), { family: 6, port: 40001, expiresAt: 1234 });
+    assert.deepEqual(table.take(token), { family: 6, port: 40001, expiresAt: 1234, holder: NO_WORKER });
     assert.equal(table.take(token), undefined);
   });
 
@@ -71,6 +73,44 @@ describe('RelayReservations', () => {
     const token = randomBytes(8);
     assert.equal(table.add(token, r(40005)), true);
     assert.deepEqual(table.take(token), r(40005));
+  });
+});
+
+describe('RelayReservations of a worker that died', () => {
+  const r = (port: number) => ({ family: 4 as const, port, expiresAt: 1000 });
+
+  it('releaseWorker removes the entries that worker made, and only those', () => {
+    const buffer = RelayReservations.createBuffer();
+    const [a, b] = [new RelayReservations(buffer, 0), new RelayReservations(buffer, 1)];
+    const tokens = Array.from({ length: 6 }, () => randomBytes(8));
+    tokens.forEach((t, i) => (i % 2 === 0 ? a : b).add(t, r(40000 + i)));
+    const main = new RelayReservations(buffer);
+    assert.equal(main.releaseWorker(1), 3);
+    assert.equal(main.releaseWorker(1), 0);
+    tokens.forEach((t, i) => {
+      if (i % 2 === 0) assert.deepEqual(b.take(t), { ...r(40000 + i), holder: holderTag(0) });
+      else assert.equal(a.take(t), undefined);
+    });
+  });
+
+  it('a slot the dead worker was writing is emptied; one it was removing stands again', () => {
+    const buffer = RelayReservations.createBuffer();
+    const words = new Int32Array(buffer);
+    const live = new RelayReservations(buffer, 0);
+    const token = randomBytes(8);
+    live.add(token, r(40001));
+    const slot = words.findIndex((v, i) => i % 8 === 0 && v === 1);
+    // As worker 1 leaves them when stopped inside take(token), and inside an add() elsewhere.
+    words[slot] = -(holderTag(1) + 0x10000);
+    const adding = (slot + 8) % words.length;
+    words[adding] = -holderTag(1);
+    words[adding + 1] = 12345;
+    assert.equal(live.take(token), undefined, 'locked');
+    assert.equal(new RelayReservations(buffer).releaseWorker(1), 0, 'neither was worker 1\'s');
+    assert.equal(words[adding], 0);
+    assert.deepEqual(live.take(token), { ...r(40001), holder: holderTag(0) });
+    const next = randomBytes(8);
+    for (let i = 0; i < 1024; i++) assert.equal(live.add(i === 0 ? next : randomBytes(8), r(40003)), true, 'every slot is free');
   });
 });
 
