@@ -1,6 +1,7 @@
 // Allocation limits: per user id (admin.user_quota, answered 486) and in total (admin.limits.max_allocations).
 // With worker threads the counts are one SharedUserCounts for every worker, so the limits hold for the whole
-// process; single-threaded they stay in a Map, which has no fixed size to run out of.
+// process, and each worker's share is counted apart, so the main thread can give back what a worker that died
+// held; single-threaded they stay in a Map, which has no fixed size to run out of.
 import { SharedUserCounts } from '../shared/user-counts.ts';
 
 export class AllocationQuota {
@@ -10,11 +11,14 @@ export class AllocationQuota {
   readonly #perUser = new Map<string, number>();
   readonly #shared: SharedUserCounts | undefined;
 
-  /** `shared`: a buffer from SharedUserCounts.createBuffer(), the same in every worker. */
-  constructor(userQuota = 0, maxAllocations = 0, shared?: SharedArrayBuffer) {
+  /**
+   * `shared`: a buffer from SharedUserCounts.createBuffer(), the same in every worker; `worker`: this worker's
+   * id (worker-pool.ts), under which its allocations are counted.
+   */
+  constructor(userQuota = 0, maxAllocations = 0, shared?: SharedArrayBuffer, worker?: number) {
     this.userQuota = userQuota;
     this.maxAllocations = maxAllocations;
-    this.#shared = shared === undefined ? undefined : new SharedUserCounts(shared);
+    this.#shared = shared === undefined ? undefined : new SharedUserCounts(shared, worker);
   }
 
   /** Allocations held now, by every user (in every worker). */
@@ -33,6 +37,7 @@ export class AllocationQuota {
     return true;
   }
 
+  /** Gives back one allocation of `userId` (taken through this quota: in this worker). */
   release(userId: string): void {
     if (this.#shared !== undefined) return this.#shared.release(userId);
     const n = this.#perUser.get(userId) ?? 0;

@@ -53,6 +53,9 @@ export interface TurnSharedState {
   readonly challenges?: SharedArrayBuffer;
   /** The NONCE key: a nonce one worker issued verifies on every other. */
   readonly nonceSecret?: Uint8Array;
+  /** This worker's id: what it holds in the quota and challenge tables is tagged with it, so the main thread
+   *  can give it back when the worker dies (releaseWorkerHoldings). */
+  readonly worker?: number;
 }
 
 export interface TurnServerOptions extends TurnSettings {
@@ -103,8 +106,8 @@ export class TurnServer {
     this.#limits = opts.limits;
     const shared = opts.shared ?? {};
     this.nonces = new NonceIssuer(undefined, shared.nonceSecret);
-    this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations, shared.quota);
-    this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate, shared.challenges);
+    this.quota = new AllocationQuota(opts.limits.userQuota, opts.limits.maxAllocations, shared.quota, shared.worker);
+    this.challenges = new ChallengeLimiter(opts.limits.unauthenticatedRate, shared.challenges, shared.worker);
   }
 
   /** Added by addAllocation, removed by deleteAllocation. */

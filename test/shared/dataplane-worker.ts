@@ -1,11 +1,15 @@
 // A worker thread for the shared-state tests: it builds dataplane pieces (port pools, relay allocators, quota,
-// challenge limiter, TurnServer) on the SharedDataplaneState it is given and runs what the test asks, one
-// call at a time. Races start together: each call waits at the barrier (workers.ts) when it is given one.
+// challenge limiter, TurnServer) on the SharedDataplaneState it is given, as worker `worker`, and runs what the
+// test asks, one call at a time. Races start together: each call waits at the barrier (workers.ts) when it is
+// given one. Some calls end the thread, as a worker of the dataplane dies: exiting, throwing, or stopped by
+// terminate() inside a section.
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RelayPortPool, type PortPick } from '../../src/server/port-pool.ts';
 import { planRelayAddresses } from '../../src/server/relay-address.ts';
 import { UdpRelayAllocator } from '../../src/server/udp-relay.ts';
-import { sharedRelays, type SharedDataplaneState } from '../../src/shared/dataplane-state.ts';
+import { sharedRelays, stateForWorker, type SharedDataplaneState } from '../../src/shared/dataplane-state.ts';
+import { holderTag, lock } from '../../src/shared/spin-lock.ts';
 import { AllocationQuota } from '../../src/turn/quota.ts';
 import { ChallengeLimiter } from '../../src/turn/challenge-limiter.ts';
 import { TurnServer } from '../../src/turn/turn-server.ts';
@@ -18,6 +22,8 @@ export interface WorkerInput {
   readonly state: SharedDataplaneState;
   /** Int32 words: [0] workers at the barrier, [1] 1 = go. */
   readonly barrier: SharedArrayBuffer;
+  /** Its id, as worker-pool.ts numbers the dataplane's workers. */
+  readonly worker: number;
 }
 
 export type Call =
@@ -29,22 +35,32 @@ export type Call =
   | { op: 'quota'; userQuota: number; maxAllocations: number; users: string[] }
   | { op: 'quota-release'; users: string[] }
   | { op: 'challenges'; rate: number; ip: string; now: number; tries: number }
-  | { op: 'nonce'; client: string; now: number };
+  | { op: 'nonce'; client: string; now: number }
+  | { op: 'hold'; listener: Listener; ports: number; reservations: number; users: string[] }
+  | { op: 'usage'; users: string[] }
+  | { op: 'exit'; code: number }
+  | { op: 'throw' }
+  | { op: 'exit-holding-quota-lock' }
+  | { op: 'exit-holding-bucket'; ip: string; now: number }
+  | { op: 'exit-removing-reservation'; listener: Listener; token: Uint8Array }
+  | { op: 'quota-churn'; users: string[] };
 
 type Range = readonly [number, number];
 type Listener = Pick<ListenerConfig, 'name' | 'min_relay_port' | 'max_relay_port'>;
 
-const { state, barrier } = workerData as WorkerInput;
-const sync = new Int32Array(barrier);
+const input = workerData as WorkerInput;
+const state = stateForWorker(input.state, input.worker);
+const sync = new Int32Array(input.barrier);
 const allocators = new Map<string, UdpRelayAllocator>();
 const relays: RelaySocket[] = [];
-const quota = new AllocationQuota(0, 0, state.quota);
-const limiter = new ChallengeLimiter(0, state.challenges);
+const quota = new AllocationQuota(0, 0, state.quota, input.worker);
+const limiter = new ChallengeLimiter(0, state.challenges, input.worker);
 const server = new TurnServer({
   authenticator: new StaticAuthenticator('alice', 'secret', 'shared.test'), realm: 'shared.test',
   limits: { userQuota: 0, maxAllocations: 0, maxPermissionsPerAllocation: 0, maxChannelsPerAllocation: 0, unauthenticatedRate: 0 },
   logger: new LoggerFactory({ levels: 'all:DISABLE' }).get('turn'), shared: state,
 });
+const tag = holderTag(input.worker);
 
 function atBarrier(): void {
   Atomics.add(sync, 0, 1);
@@ -66,14 +82,14 @@ function allocator(l: Listener): UdpRelayAllocator {
 async function run(call: Call): Promise<unknown> {
   switch (call.op) {
     case 'claim-all': {
-      const pool = new RelayPortPool(...call.range, call.buffer);
+      const pool = new RelayPortPool(...call.range, call.buffer, input.worker);
       atBarrier();
       const ports: number[] = [];
       for (let p = pool.claim(call.family, call.kind); p !== undefined; p = pool.claim(call.family, call.kind)) ports.push(p);
       return ports;
     }
     case 'churn': {
-      const pool = new RelayPortPool(...call.range, call.buffer);
+      const pool = new RelayPortPool(...call.range, call.buffer, input.worker);
       const owners = new Int32Array(call.owners);
       let clashes = 0;
       let claims = 0;
@@ -141,6 +157,68 @@ async function run(call: Call): Promise<unknown> {
     }
     case 'nonce':
       return server.nonces.issue(call.client, call.now);
+    case 'hold': {
+      // Relay ports of both kinds, reservations (a pair: one port held, the next reserved) and allocations.
+      const { udp, tcp } = sharedRelays(state, call.listener);
+      const held = { udp: [] as number[], tcp: [] as number[], reserved: [] as number[], tokens: [] as Uint8Array[] };
+      for (let i = 0; i < call.ports; i++) {
+        held.udp.push(udp.ports.claim(4)!);
+        held.tcp.push(tcp.ports.claim(6)!);
+      }
+      for (let i = 0; i < call.reservations; i++) {
+        const port = udp.ports.claim(4, 'pair')!;
+        const token = randomBytes(8);
+        if (!udp.reservations.add(token, { family: 4, port: port + 1, expiresAt: Date.now() + 30_000 })) throw new Error('table full');
+        held.udp.push(port);
+        held.reserved.push(port + 1);
+        held.tokens.push(token);
+      }
+      for (const u of call.users) if (!quota.acquire(u)) throw new Error(`quota refused ${u}`);
+      return held;
+    }
+    case 'usage':
+      return { total: quota.total, users: call.users.map((u) => quota.usage(u)) };
+    case 'exit':
+      // In a worker thread, process.exit() ends the thread: its 'exit' event comes with the code.
+      return process.exit(call.code);
+    case 'throw':
+      setImmediate(() => {
+        throw new Error('a dataplane bug');
+      });
+      return null;
+    case 'exit-holding-quota-lock':
+      // As if stopped inside acquire(): the counts' lock word names this worker.
+      lock(new Int32Array(state.quota), 0, tag);
+      return process.exit(1);
+    case 'exit-holding-bucket': {
+      // As if stopped inside the bucket update of `ip`: its slot's state word names this worker.
+      limiter.rate = 1;
+      limiter.allow(call.ip, call.now);
+      const words = new Int32Array(state.challenges);
+      // Slots of 8 words after an 8-word header; the only LIVE one (1) is that bucket's.
+      for (let s = 8; s < words.length; s += 8) if (Atomics.compareExchange(words, s, 1, -tag) === 1) break;
+      return process.exit(1);
+    }
+    case 'exit-removing-reservation': {
+      // As if stopped inside take(token): the entry's slot is locked by this worker, removing.
+      const words = new Int32Array(state.relayPorts.get(call.listener.name)!.reservations);
+      const view = new DataView(call.token.buffer, call.token.byteOffset, 8);
+      const high = view.getInt32(0);
+      const low = view.getInt32(4);
+      for (let s = 0; s < words.length; s += 8) {
+        if (words[s + 1] === high && words[s + 2] === low && Atomics.compareExchange(words, s, 1, -(tag + 0x10000)) === 1) break;
+      }
+      return process.exit(1);
+    }
+    case 'quota-churn': {
+      // Until terminate() stops it, at any instruction: inside acquire() or release() as often as not.
+      const held: string[] = [];
+      for (let i = 0; ; i++) {
+        const u = call.users[(i * 7919) % call.users.length];
+        if (held.length < 64 && quota.acquire(u)) held.push(u);
+        if (held.length > 32) quota.release(held.splice((i * 31) % held.length, 1)[0]);
+      }
+    }
   }
 }
 

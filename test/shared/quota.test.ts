@@ -1,6 +1,7 @@
 // AllocationQuota on shared counts: admin.limits.max_allocations and admin.user_quota hold across worker
-// threads (two workers racing get exactly the limit between them), and the shared per-user table agrees with a
-// Map through any mix of acquires and releases, and refuses new users when it is full.
+// threads (two workers racing get exactly the limit between them, each gives back only its own), and the
+// shared per-user table agrees with a Map through any mix of acquires and releases, and refuses new users when
+// it is full.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSharedDataplaneState } from '../../src/shared/dataplane-state.ts';
@@ -36,7 +37,8 @@ describe('AllocationQuota shared by two worker threads', () => {
     assert.equal(quota.total, 10);
     assert.equal(quota.acquire('main'), false);
     // A release in one worker makes room in every other.
-    assert.equal(await w.workers[0].call({ op: 'quota-release', users: [granted[0] > 0 ? 'a-0' : 'b-0'] }), 9);
+    const [holder, user] = granted[0] > 0 ? [w.workers[0], 'a-0'] : [w.workers[1], 'b-0'];
+    assert.equal(await holder.call({ op: 'quota-release', users: [user] }), 9);
     assert.equal(quota.acquire('main'), true);
     quota.release('main');
     await w.workers[0].call({ op: 'quota-release', users: users('a', granted[0]) });
@@ -51,7 +53,9 @@ describe('AllocationQuota shared by two worker threads', () => {
       { op: 'quota', userQuota: 20_000, maxAllocations: 0, users: carol },
     ]);
     assert.equal(many[0] + many[1], 20_000);
-    assert.equal(await w.workers[0].call({ op: 'quota-release', users: carol }), 0, 'one worker releases what both took');
+    // Each worker gives back only what it took: its share is what the main thread gives back if it dies.
+    assert.equal(await w.workers[0].call({ op: 'quota-release', users: carol }), many[1], 'worker 0 gives back its own');
+    assert.equal(await w.workers[1].call({ op: 'quota-release', users: carol }), 0);
     const alice = Array.from({ length: 100 }, () => 'alice');
     const granted = await w.race<number>([
       { op: 'quota', userQuota: 3, maxAllocations: 0, users: alice },
@@ -61,7 +65,7 @@ describe('AllocationQuota shared by two worker threads', () => {
     const quota = new AllocationQuota(3, 0, state.quota);
     assert.equal(quota.usage('alice'), 3);
     assert.equal(quota.acquire('bob'), true);
-    assert.equal(await w.workers[1].call({ op: 'quota-release', users: ['alice'] }), 3);
+    assert.equal(await w.workers[granted[1] > 0 ? 1 : 0].call({ op: 'quota-release', users: ['alice'] }), 3);
     assert.equal(quota.usage('alice'), 2);
     assert.equal(quota.acquire('alice'), true);
   });
@@ -115,5 +119,61 @@ describe('SharedUserCounts', () => {
     counts.release('u1');
     assert.equal(counts.acquire('newcomer', 0, 0), true);
     assert.equal(counts.usage('u0'), 2);
+  });
+});
+
+describe('SharedUserCounts per worker', () => {
+  it('releaseWorker gives back exactly one worker\'s allocations, in total and per user, through random traffic', () => {
+    const buffer = SharedUserCounts.createBuffer();
+    // Three workers' counts in this thread (the tag is all that tells workers apart), and the main thread's.
+    const workers = [0, 1, 2].map((id) => new SharedUserCounts(buffer, id));
+    const main = new SharedUserCounts(buffer);
+    const model = workers.map(() => new Map<string, number>());
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const usage = (user: string) => model.reduce((sum, m) => sum + (m.get(user) ?? 0), 0);
+    for (let i = 0; i < 100_000; i++) {
+      const k = random(3);
+      const user = `user-${random(3000)}`;
+      const n = model[k].get(user) ?? 0;
+      if (random(3) === 0 && n > 0) {
+        workers[k].release(user);
+        if (n === 1) model[k].delete(user);
+        else model[k].set(user, n - 1);
+      } else {
+        const granted = workers[k].acquire(user, 5, 0);
+        assert.equal(granted, usage(user) < 5, 'user_quota 5 over every worker');
+        if (granted) model[k].set(user, n + 1);
+      }
+    }
+    const held = [...model[1].values()].reduce((a, b) => a + b, 0);
+    assert.equal(main.releaseWorker(1), held);
+    model[1].clear();
+    assert.equal(main.releaseWorker(1), 0, 'once');
+    let total = 0;
+    for (let u = 0; u < 3000; u++) {
+      total += usage(`user-${u}`);
+      assert.equal(main.usage(`user-${u}`), usage(`user-${u}`), `user-${u}`);
+    }
+    assert.equal(main.total, total);
+    // What worker 1 held is worker 1's no more: a release there finds nothing; workers 0 and 2 go on.
+    workers[1].release('user-1');
+    assert.equal(main.total, total);
+    for (const k of [0, 2]) for (const [user, n] of model[k]) for (let i = 0; i < n; i++) workers[k].release(user);
+    assert.equal(main.total, 0);
+  });
+
+  it('a worker releases only what it acquired', () => {
+    const buffer = SharedUserCounts.createBuffer();
+    const [a, b] = [new SharedUserCounts(buffer, 0), new SharedUserCounts(buffer, 1)];
+    assert.equal(a.acquire('alice', 0, 0), true);
+    b.release('alice');
+    assert.equal(a.usage('alice'), 1);
+    assert.equal(b.total, 1);
+    a.release('alice');
+    assert.equal(b.total, 0);
   });
 });

@@ -1,18 +1,27 @@
 // Worker threads for the shared-state tests (dataplane-worker.ts): start them on one SharedDataplaneState,
-// call them, and start a race in several at once behind a barrier.
+// call them, start a race in several at once behind a barrier, and see them exit.
 import { Worker } from 'node:worker_threads';
 import type { SharedDataplaneState } from '../../src/shared/dataplane-state.ts';
 import type { Call, WorkerInput } from './dataplane-worker.ts';
 
 export class TestWorker {
+  /** Its exit code, once it has exited (its 'exit' event: what worker-pool.ts reacts to). */
+  readonly exited: Promise<number>;
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #next = 0;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
+    this.exited = new Promise((resolve) => worker.once('exit', (code) => {
+      for (const p of this.#pending.values()) p.reject(new Error(`worker exited with code ${code}`));
+      this.#pending.clear();
+      resolve(code);
+    }));
     worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-      const p = this.#pending.get(m.id)!;
+      // A call sent with send() has nobody waiting for its answer.
+      const p = this.#pending.get(m.id);
+      if (p === undefined) return;
       this.#pending.delete(m.id);
       if (m.error !== undefined) p.reject(new Error(`worker: ${m.error}`));
       else p.resolve(m.result);
@@ -40,20 +49,26 @@ export class TestWorker {
     });
   }
 
+  /** Posts a call whose answer never comes (the worker dies in it, or loops until terminated). */
+  send(call: Call): void {
+    this.#worker.postMessage({ id: this.#next++, call });
+  }
+
   async terminate(): Promise<void> {
     await this.#worker.terminate();
   }
 }
 
-/** `n` workers on `state`, and race() to run calls in all of them at once. */
+/** `n` workers on `state` (ids 0..n-1), race() to run calls in all of them at once, and restart() one that died. */
 export async function startWorkers(state: SharedDataplaneState, n: number): Promise<{
   workers: TestWorker[];
   race: <T>(calls: readonly Call[]) => Promise<T[]>;
+  restart: (worker: number) => Promise<TestWorker>;
   stop: () => Promise<void>;
 }> {
   const barrier = new SharedArrayBuffer(8);
   const sync = new Int32Array(barrier);
-  const workers = await Promise.all(Array.from({ length: n }, () => TestWorker.start({ state, barrier })));
+  const workers = await Promise.all(Array.from({ length: n }, (_, worker) => TestWorker.start({ state, barrier, worker })));
   const race = async <T>(calls: readonly Call[]): Promise<T[]> => {
     Atomics.store(sync, 0, 0);
     Atomics.store(sync, 1, 0);
@@ -68,5 +83,10 @@ export async function startWorkers(state: SharedDataplaneState, n: number): Prom
     Atomics.notify(sync, 1);
     return Promise.all(results);
   };
-  return { workers, race, stop: async () => void await Promise.all(workers.map((w) => w.terminate())) };
+  const restart = async (worker: number): Promise<TestWorker> => {
+    await workers[worker].terminate();
+    workers[worker] = await TestWorker.start({ state, barrier, worker });
+    return workers[worker];
+  };
+  return { workers, race, restart, stop: async () => void await Promise.all(workers.map((w) => w.terminate())) };
 }
