@@ -9,7 +9,7 @@
 // races a deletion's backward shift may miss, and the datagram is then handled where it arrived, as it would
 // be without this table. When the table is full a new flow is not recorded, with the same outcome.
 import { hashKey, newSeed } from '../shared/key-hash.ts';
-import { lock, unlock } from '../shared/spin-lock.ts';
+import { forceUnlock, holderTag, lock, lockWithin, unlock } from '../shared/spin-lock.ts';
 
 const SLOTS = 1 << 18;
 const MASK = SLOTS - 1;
@@ -32,10 +32,15 @@ export class FlowOwners {
   readonly #words: Int32Array;
   readonly #seed: number;
   readonly #key = new Int32Array(2);
+  readonly #listeners = new Map<string, number>();
 
-  constructor(buffer: SharedArrayBuffer) {
+  readonly #holder: number;
+
+  /** `worker`: the worker using the table (its lock tag), none for the main thread. */
+  constructor(buffer: SharedArrayBuffer, worker?: number) {
     this.#words = new Int32Array(buffer);
     this.#seed = this.#words[SEED];
+    this.#holder = holderTag(worker);
   }
 
   /** Flows recorded now. */
@@ -57,7 +62,7 @@ export class FlowOwners {
   set(listener: string, address: string, port: number, worker: number): boolean {
     this.#hash(listener, address, port);
     const w = this.#words;
-    lock(w, LOCK);
+    lock(w, LOCK, this.#holder);
     try {
       const at = this.#find();
       if (at >= 0) {
@@ -80,7 +85,7 @@ export class FlowOwners {
   delete(listener: string, address: string, port: number, worker: number): void {
     this.#hash(listener, address, port);
     const w = this.#words;
-    lock(w, LOCK);
+    lock(w, LOCK, this.#holder);
     try {
       const at = this.#find();
       if (at >= 0 && w[at + 2] === worker + 1) this.#remove(at);
@@ -104,10 +109,17 @@ export class FlowOwners {
     return -1;
   }
 
-  /** A worker is gone: forgets every flow it owned (its allocations ended with it). */
+  /**
+   * A worker is gone: forgets every flow it owned (its allocations ended with it). Should it have died holding
+   * the lock, the lock is freed: at worst the slot it was writing is half written (a key without an owner reads
+   * as owned by nobody, an owner without its whole key matches no lookup) until this sweep, or a later write,
+   * clears it.
+   */
   forgetWorker(worker: number): number {
     const w = this.#words;
-    lock(w, LOCK);
+    forceUnlock(w, LOCK, holderTag(worker));
+    // The main thread does not wait for ever: another dead worker's lock is freed when its exit is handled.
+    if (!lockWithin(w, LOCK, this.#holder, 1000)) return 0;
     let n = 0;
     try {
       for (let i = 0; i < SLOTS;) {
@@ -126,8 +138,29 @@ export class FlowOwners {
     return n;
   }
 
+  /**
+   * The key of a flow into #key, without building a string: it runs for datagrams that find no allocation, a
+   * flood's included. The listener's part is hashed once per name.
+   */
   #hash(listener: string, address: string, port: number): void {
-    hashKey(`${listener}\u0000${address}\u0000${port}`, this.#seed, this.#key);
+    let l = this.#listeners.get(listener);
+    if (l === undefined) {
+      hashKey(listener, this.#seed, this.#key);
+      l = this.#key[0] ^ this.#key[1];
+      if (this.#listeners.size < 1024) this.#listeners.set(listener, l);
+    }
+    let high = this.#seed ^ l ^ 0x811c9dc5;
+    let low = Math.imul(this.#seed ^ port, 0x9e3779b1) ^ l;
+    for (let i = 0; i < address.length; i++) {
+      const c = address.charCodeAt(i);
+      high = Math.imul(high ^ c, 0x01000193);
+      low = Math.imul(low ^ c, 0x5bd1e995);
+      low ^= low >>> 15;
+    }
+    high = mix(high ^ port);
+    low = mix(low ^ high);
+    this.#key[0] = high;
+    this.#key[1] = high === 0 && low === 0 ? 1 : low;
   }
 
   /** The word index of the slot holding #key, or ~index of the empty slot where its probe ends. Locked. */
@@ -162,4 +195,13 @@ export class FlowOwners {
     Atomics.store(w, slot + 2, 0);
     w[FLOWS]--;
   }
+}
+
+/** MurmurHash3's finaliser. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

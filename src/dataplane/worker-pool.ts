@@ -18,7 +18,9 @@ import { routeMapOf, type Resolver } from '../server/gateway.ts';
 import type { StatsRegistry } from '../stats/registry.ts';
 import { SharedStats, type StatsBlocks } from '../stats/shared-stats.ts';
 import type { ThreadHeap } from '../telemetry/runtime-metrics.ts';
-import { createSharedDataplaneState, relayPortBuffers, type SharedDataplaneState } from '../shared/dataplane-state.ts';
+import {
+  createSharedDataplaneState, relayPortBuffers, releaseWorkerHoldings, type SharedDataplaneState,
+} from '../shared/dataplane-state.ts';
 import { FlowOwners } from './flow-owners.ts';
 import { MainResolver } from './main-resolver.ts';
 import type { BoundPorts, FromWorker, ToWorker, WorkerError, WorkerInit } from './protocol.ts';
@@ -344,12 +346,19 @@ export class WorkerPool {
     // Its allocations ended with it: what it held open is open no longer; what it counted stays.
     this.stats.clearGauges(h.id);
     this.#flows.forgetWorker(h.id);
+    // Its relay ports, reservations and allocation counts go back to the other workers.
+    let released: ReturnType<typeof releaseWorkerHoldings> | undefined;
+    try {
+      released = releaseWorkerHoldings(this.#shared, h.id);
+    } catch (err) {
+      this.#log.error('cannot release what a dead worker held', { worker: h.id, error: (err as Error).message });
+    }
     const quick = Date.now() - h.startedAt < STABLE_AFTER_MS;
     const base = this.#opts.restartDelayMs ?? 100;
     const delay = quick ? Math.min(MAX_RESTART_DELAY_MS, (this.#restartDelay[h.id] ?? base / 2) * 2) : base;
     this.#restartDelay[h.id] = delay;
     this.#log.error('dataplane worker died, restarting it', { worker: h.id, exitCode: code, error: error?.message,
-      restartInMs: delay });
+      restartInMs: delay, ...released });
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer);
       if (this.#stopping) return;

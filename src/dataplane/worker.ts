@@ -10,6 +10,7 @@ import { Gateway } from '../server/gateway.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { stripeMemory } from '../stats/shared-stats.ts';
 import type { FlowDirectory } from '../server/flow-directory.ts';
+import { stateForWorker } from '../shared/dataplane-state.ts';
 import { FlowOwners } from './flow-owners.ts';
 import {
   workerError, type BoundPorts, type ForwardedDatagram, type FromWorker, type ToWorker, type WorkerInit,
@@ -34,7 +35,7 @@ const registry = new StatsRegistry({
 });
 
 // Flows: recorded in the shared table; datagrams of another worker's flows go to it over a MessagePort.
-const owners = new FlowOwners(init.flows);
+const owners = new FlowOwners(init.flows, init.id);
 const peers = new Map<number, MessagePort>();
 const flows: FlowDirectory = {
   claim: (listener, address, p) => void owners.set(listener, address, p, init.id),
@@ -48,7 +49,8 @@ const flows: FlowDirectory = {
     return true;
   },
 };
-const shared = init.shared;
+// What this worker holds in the shared tables carries its id, so the main thread can give it back if it dies.
+const shared = stateForWorker(init.shared, init.id);
 // STRICT_DNS host names are resolved by the main thread (main-resolver.ts); the Gateway reads its answers.
 let dns = new Map(init.dns);
 const gateway = new Gateway(init.config, {

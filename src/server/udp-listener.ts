@@ -81,7 +81,10 @@ export class UdpListener implements ListenerRuntime {
 
   readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     const allocation = this.#lookup(rinfo.address, rinfo.port);
-    if (allocation === undefined && this.#flows?.forward(this.name, msg, rinfo.address, rinfo.port)) return;
+    // Only what is STUN or ChannelData by its first byte can belong to a flow of another worker.
+    if (allocation === undefined && msg.length > 0 && msg[0] < 0x80 && this.#flows?.forward(this.name, msg, rinfo.address, rinfo.port)) {
+      return;
+    }
     this.#receive(msg, rinfo, allocation);
   };
 

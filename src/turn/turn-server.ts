@@ -152,6 +152,7 @@ export class TurnServer {
       const method = METHODS[msg.method];
       if (method === undefined) return;
       const req: Request = { listener, link, msg, allocation, method, now: this.clock() };
+      if (!this.admitUnauthenticated(req)) return;
       // RFC 8489 §6.3.1.1: unknown comprehension-required attributes get 420 listing them.
       if (decoded.reason === 'unknown-attributes') {
         reply(req, 420, { build: (w) => w.add(UnknownAttributes, decoded.unknown ?? []) });
@@ -170,12 +171,13 @@ export class TurnServer {
     const method = METHODS[msg.method];
     if (method === undefined) {
       // An unknown method is answered 400 (not counted: the `method` label set is closed).
-      reply({ listener, link, msg, allocation, method: 'binding', now: this.clock() }, 400, { count: false });
+      const req: Request = { listener, link, msg, allocation, method: 'binding', now: this.clock() };
+      if (this.admitUnauthenticated(req)) reply(req, 400, { count: false });
       return;
     }
     const req: Request = { listener, link, msg, allocation, method, now: this.clock() };
     switch (msg.method) {
-      case Method.binding: return handleBinding(req);
+      case Method.binding: return void (this.admitUnauthenticated(req) && handleBinding(req));
       case Method.allocate: return void handleAllocate(this, req);
       case Method.refresh: return handleRefresh(this, req);
       case Method.createPermission: return handleCreatePermission(this, req);
@@ -202,7 +204,7 @@ export class TurnServer {
     const realm = msg.get(Realm);
     const nonce = msg.get(Nonce);
     if (username === undefined || realm === undefined || nonce === undefined) {
-      reply(req, 400);
+      if (this.admitUnauthenticated(req)) reply(req, 400);
       return undefined;
     }
     // 3. "If the NONCE is no longer valid, the server MUST generate ... 438 (Stale Nonce)."
@@ -227,12 +229,21 @@ export class TurnServer {
     return cred;
   }
 
+  /**
+   * Whether a request that has not authenticated may be answered: always from a 5-tuple with an allocation,
+   * else within the per-source budget of unauthenticated answers (admin.limits.unauthenticated_rate), which
+   * 401/438 challenges, 400/420 errors and Binding responses share. Beyond it the request is dropped and
+   * counted rate_limited: forged sources cannot use the gateway as a reflector, and a flood costs no sends.
+   */
+  admitUnauthenticated(req: Request): boolean {
+    if (req.allocation !== undefined || this.challenges.allow(req.link.remoteAddress, req.now)) return true;
+    req.listener.stats.drops[DROP.rate_limited]++;
+    return false;
+  }
+
   /** 401/438 with REALM and a fresh NONCE, within the per-source budget (else silently dropped). */
   #challenge(req: Request, code: 401 | 438): undefined {
-    if (!this.challenges.allow(req.link.remoteAddress, req.now)) {
-      req.listener.stats.drops[DROP.rate_limited]++;
-      return undefined;
-    }
+    if (!this.admitUnauthenticated(req)) return undefined;
     const nonce = this.nonces.issue(req.link.remoteAddress, req.now);
     reply(req, code, { build: (w) => w.add(Realm, this.#realm).add(Nonce, nonce) });
     return undefined;
