@@ -3,10 +3,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { TransportAddress } from '../stun/address.ts';
 import type { RelaySocket } from '../turn/relay.ts';
+import { ipLiteralLookup } from './ip-literal-lookup.ts';
 
 /** An unbound datagram socket for relaying to peers of `family`. */
 export function createRelayDatagramSocket(family: 4 | 6): Socket {
-  return createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6 });
+  return createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6, lookup: ipLiteralLookup });
 }
 
 export class UdpRelaySocket implements RelaySocket {

@@ -19,6 +19,7 @@ import type { Credentials } from './credentials.ts';
 import { DtlsError, DtlsErrorCode } from './errors.ts';
 import { assertEngineAccepts, prepareEngine } from './handshake-engine.ts';
 import { encodeHelloVerifyRequest } from './hello-verify-request.ts';
+import { ipLiteralLookup } from '../ip-literal-lookup.ts';
 import { DtlsServerStats } from './server-stats.ts';
 
 export { DtlsAssociation, AssociationState, CloseReason } from './association.ts';
@@ -106,7 +107,9 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     if (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
       throw new DtlsError(DtlsErrorCode.badOption, `must be 0..65535, got ${String(listen.port)}`, 'port');
     }
-    const socket = createSocket({ type: isIPv6(listen.address) ? 'udp6' : 'udp4', reusePort: listen.reusePort ?? false });
+    const socket = createSocket({
+      type: isIPv6(listen.address) ? 'udp6' : 'udp4', reusePort: listen.reusePort ?? false, lookup: ipLiteralLookup,
+    });
     let server: DtlsServer;
     try {
       server = new DtlsServer(socket, options, credentials);
