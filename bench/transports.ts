@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, freeUdpPort, startPeer, type Server } from './lib/servers.ts';
+import { ROOT, freeUdpPort, startPeer, workerArgs, type Server } from './lib/servers.ts';
 import { uclientLoad, type UclientLoad } from './lib/uclient-load.ts';
 
 export type Transport = 'udp' | 'tcp' | 'tls' | 'dtls';
@@ -82,7 +82,8 @@ async function startCoturn(): Promise<Endpoints> {
   };
 }
 
-/** stunnerd from a YAML file as users start it: UDP+TCP on one port, TLS+DTLS on another (as coturn). */
+/** stunnerd from a YAML file as users start it: UDP+TCP on one port, TLS+DTLS on another (as coturn); one
+ *  worker, stated on the command line (the flag's default is one per CPU). */
 async function startStunnerd(): Promise<Endpoints> {
   const port = await freeDualPort();
   const tlsPort = await freeDualPort();
@@ -105,7 +106,8 @@ async function startStunnerd(): Promise<Endpoints> {
     'clusters: [{name: loopback, type: STATIC, endpoints: [127.0.0.0/8]}]',
     '',
   ].join('\n'));
-  const child = spawn(process.execPath, ['src/cmd/stunnerd.ts', '-c', join(dir, 'stunnerd.yaml'), '-l', 'all:WARN,stunnerd:INFO'],
+  const child = spawn(process.execPath, ['src/cmd/stunnerd.ts', '-c', join(dir, 'stunnerd.yaml'), '-l', 'all:WARN,stunnerd:INFO',
+    ...workerArgs(1)],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,8 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface Server {
   readonly pid: number;
   readonly port: number;
+  /** How it was started, for the report. */
+  readonly command?: string;
   stop(): Promise<void>;
 }
 
@@ -51,10 +53,36 @@ async function waitForOutput(child: ChildProcess, text: string, timeoutMs = 15_0
 }
 
 export interface StunnerdOptions {
-  /** Extra admin settings, e.g. metrics_endpoint. */
-  readonly admin?: Record<string, string>;
+  /** Extra admin settings, e.g. metrics_endpoint or limits. */
+  readonly admin?: Record<string, unknown>;
   readonly env?: NodeJS.ProcessEnv;
   readonly nodeArgs?: string[];
+  /** UDP worker threads (`--udp-thread-num`); 1 by default, stated on the command line whenever stunnerd has the flag. */
+  readonly workers?: number;
+}
+
+/** Thrown for a worker count above 1 by a stunnerd without `--udp-thread-num`. */
+export class WorkersUnavailableError extends Error {
+  readonly code = 'ERR_BENCH_WORKERS';
+  constructor(workers: number) {
+    super(`workers: flag not available yet (stunnerd --help has no --udp-thread-num; asked for ${workers})`);
+  }
+}
+
+let udpThreadFlag: boolean | undefined;
+
+/** Whether this stunnerd takes `-u, --udp-thread-num N` (read once from its --help). */
+export function hasUdpThreadFlag(): boolean {
+  udpThreadFlag ??= execFileSync(process.execPath, ['src/cmd/stunnerd.ts', '--help'], { cwd: ROOT }).toString()
+    .includes('--udp-thread-num');
+  return udpThreadFlag;
+}
+
+/** The worker arguments of a stunnerd command line: `--udp-thread-num N`, or none when the flag does not exist and N is 1. */
+export function workerArgs(workers = 1): string[] {
+  if (hasUdpThreadFlag()) return ['--udp-thread-num', String(workers)];
+  if (workers !== 1) throw new WorkersUnavailableError(workers);
+  return [];
 }
 
 /** stunnerd on 127.0.0.1:<free port>, user test/test, realm example.org, peers on loopback allowed. */
@@ -69,10 +97,11 @@ auth: {type: static, realm: example.org, credentials: {username: test, password:
 listeners: [{name: udp, protocol: TURN-UDP, address: 127.0.0.1, port: ${port}, routes: [loopback]}]
 clusters: [{name: loopback, type: STATIC, endpoints: [127.0.0.0/8]}]
 `);
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'src/cmd/stunnerd.ts', '-c', config, '-l', 'all:WARN,stunnerd:INFO'],
+  const args = ['src/cmd/stunnerd.ts', '-c', config, '-l', 'all:WARN,stunnerd:INFO', ...workerArgs(opts.workers)];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   await waitForOutput(child, 'stunnerd running');
-  return { pid: child.pid!, port, stop: stopper(child) };
+  return { pid: child.pid!, port, command: `node ${args.join(' ')}`, stop: stopper(child) };
 }
 
 /** coturn via bench/tools/coturn-start.sh (user test:test, realm example.org). */
@@ -83,7 +112,7 @@ export async function startCoturn(): Promise<Server> {
   const pid = Number(execFileSync('bash', [join(ROOT, 'bench/tools/coturn-start.sh'), dir],
     { env: { ...process.env, PORT: String(port), TLS_PORT: String(tlsPort) } }).toString().trim().split('\n').at(-1));
   return {
-    pid, port,
+    pid, port, command: `turnserver -c ${dir}/turnserver.conf (bench/tools/coturn-start.sh; relay threads: one per CPU)`,
     stop: async () => {
       try {
         process.kill(pid, 'SIGKILL');
