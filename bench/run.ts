@@ -6,22 +6,30 @@
 //  3. Idle allocations held open: stunnerd RSS per allocation (target: <= 10 KiB).
 //  4. Per client transport (UDP, TCP, TLS, DTLS): stunnerd next to coturn under the same uclient load
 //     (bench/transports.ts).
-// Usage: node bench/run.ts [--quick] [--skip-idle] [--skip-transports]   Bounded in time; binds 127.0.0.1 only.
+//  5. Many flows at media rates (bench/many-flows.ts): RTP-like uclient load with RTT percentiles, capacity
+//     at loss <= 0.1 %, 1 vs 2 workers, and the bare Node relay's floor, next to coturn.
+// Usage: node bench/run.ts [--quick] [--skip-idle] [--skip-transports] [--skip-many-flows]
+// Bounded in time (well under 25 minutes in full, a hard stop at 25); binds 127.0.0.1 only.
+// stunnerd runs with --udp-thread-num 1 unless a section says otherwise.
 import { parseArgs } from 'node:util';
 import { closedLoop, type LoopResult } from './lib/closed-loop.ts';
 import { startBareRelay, startCoturn, startPeer, startStunnerd } from './lib/servers.ts';
 import { uclientLoad, type UclientLoad } from './lib/uclient-load.ts';
 import { idleAllocations } from './idle-allocations.ts';
 import { DEFAULTS as TRANSPORT_DEFAULTS, formatRows, runTransportBench } from './transports.ts';
+import { runManyFlows, SECTIONS as MANY_FLOWS_SECTIONS } from './many-flows.ts';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-transports': { type: 'boolean' } },
+  options: {
+    quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-transports': { type: 'boolean' },
+    'skip-many-flows': { type: 'boolean' },
+  },
 });
 const quick = values.quick ?? false;
 const hardStop = setTimeout(() => {
   console.error('bench: hard time limit reached');
   process.exit(2);
-}, 20 * 60_000);
+}, 25 * 60_000);
 hardStop.unref();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -100,4 +108,9 @@ if (!values['skip-transports']) {
   console.log(`\n## per transport: turnutils_uclient ${o.sessions} sessions x ${o.messages} msgs of ${o.size} B every ` +
     `${o.intervalMs} ms, stunnerd next to coturn`);
   console.log(formatRows(await runTransportBench(o)));
+}
+
+// 5. Many flows at media rates.
+if (!values['skip-many-flows']) {
+  await runManyFlows({ quick, sections: MANY_FLOWS_SECTIONS, rounds: quick ? 1 : 3 });
 }
