@@ -68,7 +68,8 @@ clusters:
     type: STATIC
     endpoints: [10.0.0.0/8]
 `);
-  gw = stunnerd(['-c', join(dir, 'stunnerd.yaml'), '-l', 'all:INFO']);
+  // Two dataplane workers: each peer's candidates may land on either.
+  gw = stunnerd(['-c', join(dir, 'stunnerd.yaml'), '-l', 'all:INFO', '-u', '2']);
   await gw.waitFor(/stunnerd running/);
   // Chromium checks a TURN server's certificate; it is told to trust this self-signed key (by its SPKI hash), no other.
   const spki = createPublicKey(cert).export({ type: 'spki', format: 'der' });

@@ -68,7 +68,9 @@ clusters:
     endpoints: [127.0.0.1/32]
 `);
   peer = await turnutilsPeer('127.0.0.1', ports.peer);
-  gw = stunnerd(['-c', join(dir, 'stunnerd.yaml'), '-l', 'all:INFO']);
+  // Two dataplane workers (stunnerd's default on a multi-core machine): TCP, TLS and DTLS clients land on either;
+  // the RFC 6062 listener runs in worker 0 only.
+  gw = stunnerd(['-c', join(dir, 'stunnerd.yaml'), '-l', 'all:INFO', '-u', '2']);
   await gw.waitFor(/stunnerd running/);
 });
 

@@ -65,14 +65,15 @@ before(async () => {
     password: pass1`, turnPort, 'static', await freeTcpPort()));
   peer = await turnutilsPeer('127.0.0.1', peerPort);
   outsidePeer = await turnutilsPeer('127.0.0.2', peerPort);
-  gw = stunnerd(['-c', join(dir, 'static.yaml'), '-l', 'all:INFO']);
+  // Both dataplane modes: two workers here, the single thread for the REST gateway below.
+  gw = stunnerd(['-c', join(dir, 'static.yaml'), '-l', 'all:INFO', '-u', '2']);
   await gw.waitFor(/stunnerd running/);
   metricsPort = restMetricsPort = await freeTcpPort();
   writeFileSync(join(dir, 'rest.yaml'), yaml(`  type: ephemeral
   realm: stunner.l7mp.io
   credentials:
     secret: my-shared-secret`, restPort, 'rest', await freeTcpPort()));
-  gwRest = stunnerd(['-c', join(dir, 'rest.yaml'), '-l', 'all:INFO']);
+  gwRest = stunnerd(['-c', join(dir, 'rest.yaml'), '-l', 'all:INFO', '-u', '1']);
   await gwRest.waitFor(/stunnerd running/);
 });
 
