@@ -5,7 +5,12 @@ import type { TransportAddress } from '../stun/address.ts';
 import type { RelaySocket } from '../turn/relay.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
 
-/** An unbound datagram socket for relaying to peers of `family`. */
+/**
+ * An unbound datagram socket for relaying to peers of `family`. It is never connect()ed, not even while its
+ * allocation has a single peer: a permission admits every port of the peer's IP (RFC 8656 §9), and a connected
+ * socket would hear one port only, while datagrams from peers without a permission would be dropped by the
+ * kernel instead of counted (test/turn/relay-peers.test.ts).
+ */
 export function createRelayDatagramSocket(family: 4 | 6): Socket {
   return createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6, lookup: ipLiteralLookup });
 }
