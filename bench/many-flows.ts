@@ -21,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { startBareRelay, startCoturn, startPeer, startStunnerd, WorkersUnavailableError, type Server } from './lib/servers.ts';
 import { uclientFleet, type FleetResult } from './lib/uclient-fleet.ts';
-import { dropsBetween, udpDrops } from './lib/udp-drops.ts';
+import { dropsSince, socketDrops } from './lib/udp-drops.ts';
 import { probeLoad, probeRun, type ProbeOptions, type ProbeResult } from './lib/rtp-probe.ts';
 
 export const SECTIONS = ['rtp', 'capacity', 'scaling', 'floor'] as const;
@@ -140,7 +140,7 @@ async function rtpSection(o: ManyFlowsOptions, peerPort: number): Promise<void> 
   const messages = o.quick ? 600 : 750;
   const probeSeconds = o.quick ? 4 : 6;
   const targets = [COTURN, stunnerd(1), stunnerd(2)];
-  // The probe's floor: the same 4 flows with no relay, and through the bare Node relay, nothing else running.
+  // The probe's floor: the same 4 flows with no relay, and through the bare Node relay, no other load from this benchmark.
   const floorOpts = { peerPort, ...PROBE, seconds: probeSeconds };
   const direct = await probeLoad(0, { mode: 'direct', port: peerPort, ...floorOpts });
   const bareRelay = await startBareRelay(peerPort);
@@ -216,7 +216,7 @@ async function rtpSection(o: ManyFlowsOptions, peerPort: number): Promise<void> 
   }
   table(['sessions', 'server', 'echoed', 'lost', 'server CPU µs/msg', 'CPU × coturn', 'steady-state µs/msg (× coturn)', 'uclient avg RTT ms',
     'probe RTT avg / p50 / p99 ms', 'probe RTT × coturn (avg / p99)', 'uclient CPU s', 'CPU µs/msg per run'], rows);
-  console.log(`\nprobe floor (${PROBE.flows} flows × ${PROBE.pps} msg/s, nothing else running): ` +
+  console.log(`\nprobe floor (${PROBE.flows} flows × ${PROBE.pps} msg/s, no other load from this benchmark): ` +
     `no relay (straight to turnutils_peer) avg ${f(direct.avgUs / 1000, 3)} / p50 ${f(direct.p50Us / 1000, 3)} / p99 ${f(direct.p99Us / 1000, 3)} ms; ` +
     `through the bare Node relay avg ${f(bare.avgUs / 1000, 3)} / p50 ${f(bare.p50Us / 1000, 3)} / p99 ${f(bare.p99Us / 1000, 3)} ms`);
   console.log(`targets at ${loads[0]} sessions: ${summary.join('; ')}`);
@@ -240,22 +240,56 @@ const P_COTURN = turnTarget(COTURN);
 const pStunnerd = (workers: number) => turnTarget(stunnerd(workers));
 
 interface Paced extends ProbeResult {
-  /** Receive-buffer overflows in the run: at the relay's listening socket, the echo peer, any other socket. */
+  /** Receive-buffer overflows in the run at the relay's sockets and at the echo peer's. */
   readonly drops: Record<string, number>;
 }
 
 /** `flows` flows × 50 msg/s × 160 B from rtp-probe through `t` (a fresh server) to the echo peer. */
 async function paced(t: ProbeTarget, peer: Server, flows: number, seconds: number): Promise<Paced | WorkersUnavailableError> {
   return withServer({ label: t.label, start: () => t.start(peer.port) }, async (s) => {
-    const d0 = udpDrops();
+    const pids: Record<string, number> = t.mode === 'direct' ? { peer: peer.pid } : { relay: s.pid, peer: peer.pid };
+    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, socketDrops(pid)]));
     const r = await probeLoad(s.pid, { mode: t.mode, port: s.port, peerPort: peer.port, peerPid: peer.pid, flows, pps: PPS, size: SIZE, seconds });
-    return { ...r, drops: dropsBetween(d0, udpDrops(), t.mode === 'direct' ? { peer: peer.port } : { relay: s.port, peer: peer.port }) };
+    const drops = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, dropsSince(before[k], socketDrops(pid))]));
+    return { ...r, drops };
   });
 }
 
 const cores = (r: Paced, cpuS: number) => f(cpuS / r.secs, 2);
 const dropText = (r: Paced) => Object.entries(r.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none';
 const passes = (r: Paced) => r.lossPct <= 0.1;
+
+interface PacedMedian extends Paced {
+  /** Relay CPU µs per message of each run. */
+  readonly cpuRuns: readonly number[];
+}
+
+/** `rounds` runs of each target at the same load, the order rotating from round to round; field-wise medians. */
+async function pacedRounds(targets: readonly ProbeTarget[], peer: Server, flows: number, seconds: number, rounds: number):
+  Promise<Map<string, PacedMedian | WorkersUnavailableError>> {
+  const runs = new Map<string, Paced[] | WorkersUnavailableError>();
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round) % targets.length];
+      const done = runs.get(t.label);
+      if (isErr(done)) continue;
+      const r = await paced(t, peer, flows, seconds);
+      runs.set(t.label, isErr(r) ? r : [...(done ?? []), r]);
+    }
+  }
+  const out = new Map<string, PacedMedian | WorkersUnavailableError>();
+  for (const [label, rs] of runs) {
+    if (isErr(rs)) {
+      out.set(label, rs);
+      continue;
+    }
+    const med = Object.fromEntries(Object.keys(rs[0]).map((k) => [k, k === 'drops'
+      ? Object.fromEntries(Object.keys(rs[0].drops).map((d) => [d, median(rs.map((r) => r.drops[d]))]))
+      : median(rs.map((r) => (r as unknown as Record<string, number>)[k]))])) as unknown as Paced;
+    out.set(label, { ...med, cpuRuns: rs.map((r) => r.cpuUsPerMsg) });
+  }
+  return out;
+}
 
 async function capacitySection(o: ManyFlowsOptions, peer: Server): Promise<Map<string, { cap: number; over?: number }>> {
   const steps = o.quick ? [200, 400, 600, 800, 1000, 1400, 2000] : [200, 400, 600, 800, 1000, 1200, 1400, 2000, 2800];
@@ -290,8 +324,8 @@ async function capacitySection(o: ManyFlowsOptions, peer: Server): Promise<Map<s
       `(ChannelData to the bare Node relay), all flows starting together and spread evenly over time; ${seconds} s ` +
       `window after 1 s of warm-up; a fresh server per run; steps ${steps.join(', ')}, the relays in turn at each ` +
       `step; a run over 0.1 % loss is repeated and the step fails when both are (the loss shown is the second run's). ` +
-      `Not uclient: it sets sessions up one after another (about 0.1 s each), and the several uclient processes a ` +
-      `thousand sessions need finished setting up seconds apart (up to 20 s in trials on this machine), so their ` +
+      `Not uclient: it sets its sessions up one after another, so a thousand sessions need many uclient processes, ` +
+      `and under load those finish setting up many seconds apart, so their ` +
       `sending did not overlap and a step would not carry the load it names. Client, echo peer and server share the 2 cores: each one's CPU ` +
       `in the window is shown (in cores), and where the first failing step dropped datagrams (socket receive ` +
       `buffer overflows).`,
@@ -334,21 +368,20 @@ target: capacity with 2 workers ≥ 1.5× that with 1 worker: ${two === undefine
 async function scalingSection(o: ManyFlowsOptions, peer: Server, oneWorkerOver: number | undefined): Promise<void> {
   // Beyond what one worker carries: its first failing capacity step when that section ran.
   const flows = oneWorkerOver ?? (o.quick ? 800 : 1000);
-  const seconds = o.quick ? 4 : 8;
+  const seconds = o.quick ? 4 : 5;
   const targets = [pStunnerd(1), pStunnerd(2), P_COTURN, BARE];
-  const runs = new Map<string, Paced | WorkersUnavailableError>();
-  for (const t of targets) runs.set(t.label, await paced(t, peer, flows, seconds));
+  const runs = await pacedRounds(targets, peer, flows, seconds, o.rounds);
   header(`Scaling: the same offered load, ${flows} flows × ${PPS} msg/s × ${SIZE} B (${int(flows * PPS)} msg/s offered), ` +
     `stunnerd with 1 vs 2 workers`, `sh bin/node.sh bench/many-flows.ts --sections scaling${o.quick ? ' --quick' : ''}`, [
     `rtp-probe as in the capacity section, ${seconds} s window${oneWorkerOver === undefined ? '' : ' (the load is the first capacity step one worker failed)'}; ` +
-    `coturn and the bare Node relay for reference.`,
+    `median of ${o.rounds} run(s), the relays in turn; coturn and the bare Node relay for reference.`,
   ]);
   const one = runs.get(pStunnerd(1).label);
   const rows: string[][] = [];
   for (const t of targets) {
     const r = runs.get(t.label)!;
     if (isErr(r)) {
-      rows.push([t.label, 'workers: flag not available yet', '', '', '', '', '', '']);
+      rows.push([t.label, 'workers: flag not available yet', '', '', '', '', '', '', '']);
       continue;
     }
     rows.push([
@@ -357,28 +390,25 @@ async function scalingSection(o: ManyFlowsOptions, peer: Server, oneWorkerOver: 
       `${f(r.avgUs / 1000, 3)} / ${f(r.p99Us / 1000, 3)}`, dropText(r),
       one === undefined || isErr(one) || t.mode !== 'turn' || t === P_COTURN ? '—'
         : `${ratio(r.pps, one.pps)} / ${ratio(r.cpuUsPerMsg, one.cpuUsPerMsg)}`,
+      r.cpuRuns.map((x) => f(x, 1)).join(', '),
     ]);
   }
   table(['relay', 'echoed msg/s', 'lost', 'relay CPU µs/msg', 'cores (relay / probe / peer)', 'RTT avg / p99 ms', 'dropped',
-    '× 1 worker (msg/s / CPU per msg)'], rows);
+    '× 1 worker (msg/s / CPU per msg)', 'CPU µs/msg per run'], rows);
   printCommands();
 }
 
 async function floorSection(o: ManyFlowsOptions, peer: Server): Promise<void> {
   const loads = o.quick ? [200] : [200, 500];
-  const seconds = o.quick ? 5 : 8;
+  const seconds = 5;
   const targets = [DIRECT, BARE, pStunnerd(1), pStunnerd(2), P_COTURN];
-  const results = new Map<number, Map<string, Paced | WorkersUnavailableError>>();
-  for (const flows of loads) {
-    const m = new Map<string, Paced | WorkersUnavailableError>();
-    for (const t of targets) m.set(t.label, await paced(t, peer, flows, seconds));
-    results.set(flows, m);
-  }
+  const results = new Map<number, Map<string, PacedMedian | WorkersUnavailableError>>();
+  for (const flows of loads) results.set(flows, await pacedRounds(targets, peer, flows, seconds, o.rounds));
   header(`Floor: the same paced load through the bare Node relay, stunnerd and coturn (${PPS} msg/s × ${SIZE} B per flow)`,
     `sh bin/node.sh bench/many-flows.ts --sections floor${o.quick ? ' --quick' : ''}`, [
       `uclient speaks only TURN, so this load comes from bench/tools/rtp-probe.c, which drives all of them: ` +
       `ChannelData on one channel per flow (allocated through the repo's TURN client for stunnerd and coturn), ` +
-      `${seconds} s window after 1 s of warm-up. The bare Node relay (bench/baseline/node-udp-relay.mjs: one socket ` +
+      `${seconds} s window after 1 s of warm-up, median of ${o.rounds} run(s) with the relays in turn. The bare Node relay (bench/baseline/node-udp-relay.mjs: one socket ` +
       `per flow, no TURN logic) is where Node itself sets the floor; "no relay" is what the probe and the echo peer cost.`,
     ]);
   const rows: string[][] = [];
@@ -388,21 +418,22 @@ async function floorSection(o: ManyFlowsOptions, peer: Server): Promise<void> {
     for (const t of targets) {
       const r = m.get(t.label)!;
       if (isErr(r)) {
-        rows.push([String(flows), t.label, 'workers: flag not available yet', '', '', '', '', '', '', '']);
+        rows.push([String(flows), t.label, 'workers: flag not available yet', '', '', '', '', '', '', '', '']);
         continue;
       }
       const relay = t.mode !== 'direct';
-      const vs = (b: Paced | WorkersUnavailableError | undefined) =>
+      const vs = (b: PacedMedian | WorkersUnavailableError | undefined) =>
         (!relay || b === undefined || isErr(b) ? '—' : b === r ? '1' : ratio(r.cpuUsPerMsg, b.cpuUsPerMsg));
       rows.push([
         String(flows), t.label, int(r.pps), pct(r.lossPct, 3), relay ? f(r.cpuUsPerMsg, 1) : '—', vs(bare), vs(cot),
         `${f(r.avgUs / 1000, 3)} / ${f(r.p50Us / 1000, 3)} / ${f(r.p99Us / 1000, 3)}`,
         `${relay ? cores(r, r.serverCpuS) : '—'} / ${cores(r, r.clientCpuS)} / ${cores(r, r.peerCpuS)}`, dropText(r),
+        relay ? r.cpuRuns.map((x) => f(x, 1)).join(', ') : '—',
       ]);
     }
   }
   table(['flows', 'relay', 'echoed msg/s', 'lost', 'relay CPU µs/msg', 'CPU × bare Node', 'CPU × coturn',
-    'RTT avg / p50 / p99 ms', 'cores (relay / probe / peer)', 'dropped'], rows);
+    'RTT avg / p50 / p99 ms', 'cores (relay / probe / peer)', 'dropped', 'CPU µs/msg per run'], rows);
   printCommands();
 }
 

@@ -1,7 +1,7 @@
 // Many turnutils_uclient sessions at once: the sessions are split over several uclient processes started
-// together, because one uclient sets its sessions up one after another (about 0.1 s each). Every session
-// allocates, binds a channel to the echo peer and sends `messages` messages of `size` bytes every
-// `intervalMs` (-z), starting 1-6 s after its process finished setting up (uclient's own stagger).
+// together, because one uclient sets its sessions up one after another, a few round trips and pauses each.
+// Every session allocates, binds a channel to the echo peer and sends `messages` messages of `size` bytes
+// every `intervalMs` (-z), starting 1-6 s after its process finished setting up (uclient's own stagger).
 // Reports the totals, the steady-state echo rate, uclient's average RTT (1 ms resolution), and the CPU of the
 // server and of the uclient processes, over the whole run and over the window in which every session sends.
 // Every process is bounded by `timeoutS`.

@@ -1,30 +1,34 @@
 // Where datagrams were dropped: the kernel's per-socket count of receive-buffer overflows (/proc/net/udp
-// "drops"), by local port, so a run can say whether the server's listening socket, the echo peer or another
-// socket (a relay or client socket) overflowed.
-import { readFileSync } from 'node:fs';
+// "drops"), summed over the UDP sockets a process holds, so a run can say whether the relay (its listening
+// and relay sockets) or the echo peer overflowed. Sockets of other processes on the machine do not count.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
-export type DropSnapshot = ReadonlyMap<number, number>;
-
-/** Drops so far of every IPv4 UDP socket, summed by local port. */
-export function udpDrops(): DropSnapshot {
-  const byPort = new Map<number, number>();
+/** Drops so far of each IPv4 UDP socket `pid` holds, by socket inode (empty for a process gone). */
+export function socketDrops(pid: number): Map<string, number> {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m !== null) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return new Map();
+  }
+  const drops = new Map<string, number>();
   for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 13) continue;
-    const port = parseInt(f[1].split(':')[1], 16);
-    byPort.set(port, (byPort.get(port) ?? 0) + Number(f[12]));
+    if (f.length >= 13 && inodes.has(f[9])) drops.set(f[9], Number(f[12]));
   }
-  return byPort;
+  return drops;
 }
 
-/** Drops between two snapshots at each of `ports`, and at every other socket together. */
-export function dropsBetween(a: DropSnapshot, b: DropSnapshot, ports: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  const named = new Set(Object.values(ports));
-  for (const [name, port] of Object.entries(ports)) out[name] = (b.get(port) ?? 0) - (a.get(port) ?? 0);
-  let other = 0;
-  // A socket closed between the snapshots takes its count with it; one opened after starts from 0.
-  for (const [port, n] of b) if (!named.has(port)) other += Math.max(0, n - (a.get(port) ?? 0));
-  out.other = other;
-  return out;
+/** Drops between two snapshots of one process (a socket opened meanwhile counts from 0). */
+export function dropsSince(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const [inode, d] of after) n += Math.max(0, d - (before.get(inode) ?? 0));
+  return n;
 }
