@@ -24,6 +24,8 @@ export interface DaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** -u: dataplane workers; 1 (the default) runs the gateway on the main thread. */
   readonly workers?: number;
+  /** With workers: TURN-UDP clients get connected sockets of their own (default true; see udp-listener.ts). */
+  readonly clientSockets?: boolean;
 }
 
 export class Daemon implements StatusSource {
@@ -99,7 +101,7 @@ export class Daemon implements StatusSource {
     let dataplane: Gateway | WorkerPool;
     if (workers > 1) {
       pool = new WorkerPool(config, { workers, logs: this.logs, logFormat: this.#opts.logFormat, registry: this.registry,
-        onGc: (kind, seconds) => this.#telemetry?.recordGc(kind, seconds) });
+        onGc: (kind, seconds) => this.#telemetry?.recordGc(kind, seconds), clientSockets: this.#opts.clientSockets });
       dataplane = pool;
     } else {
       dataplane = new Gateway(config, { logs: this.logs, registry: this.registry });

@@ -23,6 +23,8 @@ export interface WorkerInit {
   readonly shared: SharedDataplaneState;
   /** The main thread's answers for the STRICT_DNS host names of `config`. */
   readonly dns: DnsAnswers;
+  /** TURN-UDP clients with an allocation get a connected socket of their own (udp-listener.ts). */
+  readonly clientSockets: boolean;
 }
 
 /** A datagram for a flow another worker owns, sent over the MessagePort between the two workers. */

@@ -37,6 +37,9 @@ export interface WorkerPoolOptions {
   readonly resolver?: Resolver;
   /** A garbage collection in a worker ([kind of the `gc` entry, seconds]). */
   readonly onGc?: (kind: number, seconds: number) => void;
+  /** TURN-UDP clients with an allocation get a connected socket of their own (default true; tests of forwarding
+   *  turn it off, as a client whose socket could not be made is served). */
+  readonly clientSockets?: boolean;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -217,6 +220,7 @@ export class WorkerPool {
     const handle = new WorkerHandle(id, {
       id, config: own, blocks, logFormat: this.#opts.logFormat, logLevels: this.#opts.logs.levelSpec, draining: this.#draining,
       flows: this.#flowBuffer, shared: this.#sharedFor(config), dns: this.#dns.answers,
+      clientSockets: this.#opts.clientSockets ?? true,
     }, (h, code, error) => this.#exited(h, code, error), (kind, seconds) => this.#opts.onGc?.(kind, seconds));
     this.#workers[id] = handle;
     return handle;

@@ -55,6 +55,7 @@ const shared = stateForWorker(init.shared, init.id);
 let dns = new Map(init.dns);
 const gateway = new Gateway(init.config, {
   logs, registry, reusePort: true, flows, shared, resolver: async (host) => [...dns.get(host) ?? []], dnsRefreshMs: 0,
+  clientSockets: init.clientSockets,
 });
 
 function receiveForwarded(d: ForwardedDatagram): void {

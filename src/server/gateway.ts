@@ -33,6 +33,8 @@ export interface GatewayOptions {
   readonly reusePort?: boolean;
   /** Multi-worker: who owns which client flow, and how to reach the owner. */
   readonly flows?: FlowDirectory;
+  /** With reusePort: TURN-UDP clients with an allocation get a connected socket of their own (default true). */
+  readonly clientSockets?: boolean;
   /** Multi-worker: relay ports, quota, the 401 budget and the nonce key shared by every worker. Its relayPorts
    *  map must hold every listener of a config before the config is applied. */
   readonly shared?: SharedDataplaneState;
@@ -74,6 +76,7 @@ export class Gateway {
   readonly #dnsRefreshMs: number;
   readonly #reusePort: boolean;
   readonly #flows: FlowDirectory | undefined;
+  readonly #clientSockets: boolean;
   readonly #shared: SharedDataplaneState | undefined;
   readonly #errors = new RateLimitedLog();
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -88,6 +91,7 @@ export class Gateway {
     this.#dnsRefreshMs = opts.dnsRefreshMs ?? DNS_REFRESH_INTERVAL_MS;
     this.#reusePort = opts.reusePort ?? false;
     this.#flows = opts.flows;
+    this.#clientSockets = opts.clientSockets ?? true;
     this.#shared = opts.shared;
     this.server = new TurnServer({
       authenticator: authenticatorFromConfig(config.auth, opts.clock),
@@ -143,7 +147,7 @@ export class Gateway {
       { listener: l.name, error: err.message });
     const listener = createListener(l, {
       stats: this.registry.listener(l.name), server: this.server, admission: this.#admission(l), onError,
-      reusePort: this.#reusePort, flows: this.#flows,
+      reusePort: this.#reusePort, flows: this.#flows, clientSockets: this.#clientSockets,
       sharedRelays: this.#shared === undefined ? undefined : sharedRelays(this.#shared, l),
     });
     try {

@@ -27,6 +27,8 @@ export interface ListenerDeps {
   readonly reusePort?: boolean;
   /** Flows held by other dataplane workers (TURN-UDP; absent in a single-threaded gateway). */
   readonly flows?: FlowDirectory;
+  /** TURN-UDP with reusePort: a connected socket per client with an allocation (udp-listener.ts; default true). */
+  readonly clientSockets?: boolean;
   /** Relay port pools (and reservations) shared by every dataplane worker; the listener's own when absent. */
   readonly sharedRelays?: SharedRelays;
 }

@@ -1,4 +1,5 @@
-// A client reached over the listener's UDP socket. Counts listener tx in the one place packets leave.
+// A client reached over the listener's UDP socket, or over a socket of its own connected to it (see
+// udp-listener.ts, "client sockets"). Counts listener tx in the one place packets leave.
 import type { Socket } from 'node:dgram';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { ClientLink } from '../turn/client-link.ts';
@@ -10,6 +11,8 @@ export class UdpClientLink implements ClientLink {
   readonly remotePort: number;
   readonly #socket: Socket;
   readonly #stats: ListenerStats;
+  /** The client's own socket, connected to it: sends name no address. */
+  #connected: Socket | undefined;
 
   constructor(socket: Socket, remoteAddress: string, remotePort: number, stats: ListenerStats) {
     this.#socket = socket;
@@ -18,8 +21,14 @@ export class UdpClientLink implements ClientLink {
     this.#stats = stats;
   }
 
+  /** From now on (until `undefined`) datagrams to the client leave through its connected socket. */
+  useConnected(socket: Socket | undefined): void {
+    this.#connected = socket;
+  }
+
   send(message: Uint8Array): void {
-    this.#socket.send(message, this.remotePort, this.remoteAddress);
+    if (this.#connected !== undefined) this.#connected.send(message);
+    else this.#socket.send(message, this.remotePort, this.remoteAddress);
     this.#stats.txPackets++;
     this.#stats.txBytes += message.length;
   }
@@ -27,7 +36,8 @@ export class UdpClientLink implements ClientLink {
   /** RFC 8656 §12.5: over UDP no padding is needed. */
   sendChannelData(channel: number, payload: Uint8Array): void {
     const frame = encodeChannelData(channel, payload, false);
-    this.#socket.send(frame, this.remotePort, this.remoteAddress);
+    if (this.#connected !== undefined) this.#connected.send(frame);
+    else this.#socket.send(frame, this.remotePort, this.remoteAddress);
     this.#stats.txPackets++;
     this.#stats.txBytes += frame.length;
   }

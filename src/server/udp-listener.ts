@@ -1,5 +1,12 @@
 // A TURN-UDP listener: one dgram socket; each datagram is routed to the allocation of its 5-tuple.
 // ChannelData is recognised by its first byte before any STUN parsing (the hot path).
+//
+// Client sockets: with SO_REUSEPORT (several dataplane workers), a client that holds an allocation also gets a
+// socket of its own, bound to the listener's address and port and connected to the client. The kernel then
+// delivers that client's datagrams to it alone, whatever the reuseport group does: a flood from another
+// source fills the shared socket's queue, not this client's; a worker that restarts does not move this
+// client to another worker; and sends to the client name no address. It costs one file descriptor per
+// allocation. Datagrams that arrive before it is connected still come through the shared socket.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { ListenerConfig } from '../config/types.ts';
@@ -28,6 +35,8 @@ export interface UdpListenerOptions {
   readonly reusePort?: boolean;
   /** Flows held by other dataplane workers (absent in a single-threaded gateway). */
   readonly flows?: FlowDirectory;
+  /** A connected socket per client with an allocation (needs reusePort; default: with reusePort). */
+  readonly clientSockets?: boolean;
 }
 
 export class UdpListener implements ListenerRuntime {
@@ -46,6 +55,10 @@ export class UdpListener implements ListenerRuntime {
   readonly #byPort = new Map<number, Allocation | Allocation[]>();
   /** Allocations counted as downstream connections. */
   readonly #connected = new Set<Allocation>();
+  /** Each client's own socket (client sockets, above), once bound and connected. */
+  readonly #clientSockets = new Map<Allocation, Socket>();
+  readonly #useClientSockets: boolean;
+  readonly #onError: (err: Error) => void;
 
   constructor(opts: UdpListenerOptions) {
     this.name = opts.config.name;
@@ -55,6 +68,8 @@ export class UdpListener implements ListenerRuntime {
     this.admission = opts.admission;
     this.#server = opts.server;
     this.#flows = opts.flows;
+    this.#useClientSockets = (opts.reusePort ?? false) && (opts.clientSockets ?? true);
+    this.#onError = opts.onError;
     const v6 = isIP(opts.config.address) === 6;
     this.#socket = createSocket({
       type: v6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES,
@@ -123,6 +138,49 @@ export class UdpListener implements ListenerRuntime {
   activated(a: Allocation): void {
     this.#connected.add(a);
     this.stats.connectionOpened();
+    if (this.#useClientSockets) this.#openClientSocket(a);
+  }
+
+  #openClientSocket(a: Allocation): void {
+    const { remoteAddress, remotePort } = a.client;
+    const s = createSocket({ type: isIP(remoteAddress) === 6 ? 'udp6' : 'udp4', reusePort: true, lookup: ipLiteralLookup });
+    const give = () => {
+      try {
+        s.close();
+      } catch {
+        // closed already
+      }
+    };
+    // Without it the client is served through the shared socket, as before.
+    s.once('error', give);
+    s.bind(this.config.port, this.config.address, () => {
+      s.connect(remotePort, remoteAddress, () => {
+        // The allocation may have ended meanwhile.
+        if (!this.#connected.has(a) || !(a.client instanceof UdpClientLink)) return give();
+        s.off('error', give);
+        s.on('error', this.#onError);
+        s.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#receive(msg, rinfo, this.#connected.has(a) ? a : undefined));
+        this.#clientSockets.set(a, s);
+        a.client.useConnected(s);
+      });
+    });
+  }
+
+  #closeClientSocket(a: Allocation): void {
+    const s = this.#clientSockets.get(a);
+    if (s === undefined) return;
+    this.#clientSockets.delete(a);
+    if (a.client instanceof UdpClientLink) a.client.useConnected(undefined);
+    try {
+      s.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  /** Clients served through sockets of their own now. */
+  get clientSocketCount(): number {
+    return this.#clientSockets.size;
   }
 
   detach(a: Allocation): void {
@@ -140,12 +198,14 @@ export class UdpListener implements ListenerRuntime {
       return;
     }
     this.#flows?.release(this.name, a.client.remoteAddress, port);
+    this.#closeClientSocket(a);
     if (this.#connected.delete(a)) this.stats.connectionClosed();
   }
 
   /** Closes the socket and the relay allocator (reserved ports and relays still open). */
   close(): Promise<void> {
     this.relays.close();
+    for (const a of [...this.#clientSockets.keys()]) this.#closeClientSocket(a);
     return new Promise((resolve) => {
       try {
         this.#socket.close(() => resolve());
