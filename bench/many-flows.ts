@@ -152,6 +152,7 @@ async function rtpSection(o: ManyFlowsOptions, peerPort: number): Promise<void> 
   }
 
   const runs = new Map<string, (RtpRun | WorkersUnavailableError)[]>();
+  const repeated: string[] = [];
   for (const sessions of loads) {
     // The repeated runs go to the first load, the one the targets are set at.
     for (let round = 0; round < (sessions === loads[0] ? o.rounds : 1); round++) {
@@ -159,7 +160,13 @@ async function rtpSection(o: ManyFlowsOptions, peerPort: number): Promise<void> 
       for (let i = 0; i < targets.length; i++) {
         const t = targets[(i + round) % targets.length];
         const key = `${sessions}/${t.label}`;
-        const r = await withServer(t, (s) => rtpRun(s, peerPort, sessions, messages, probeSeconds));
+        const run = () => withServer(t, (s) => rtpRun(s, peerPort, sessions, messages, probeSeconds));
+        let r = await run();
+        // A uclient process that fails (it exits when a session cannot be set up) leaves the run short: once more.
+        if (!isErr(r) && r.fleet.failed > 0) {
+          repeated.push(`${sessions} sessions, ${t.label}: ${r.fleet.errors.join('; ')}`);
+          r = await run();
+        }
         runs.set(key, [...(runs.get(key) ?? []), r]);
       }
     }
@@ -219,6 +226,7 @@ async function rtpSection(o: ManyFlowsOptions, peerPort: number): Promise<void> 
   console.log(`\nprobe floor (${PROBE.flows} flows × ${PROBE.pps} msg/s, no other load from this benchmark): ` +
     `no relay (straight to turnutils_peer) avg ${f(direct.avgUs / 1000, 3)} / p50 ${f(direct.p50Us / 1000, 3)} / p99 ${f(direct.p99Us / 1000, 3)} ms; ` +
     `through the bare Node relay avg ${f(bare.avgUs / 1000, 3)} / p50 ${f(bare.p50Us / 1000, 3)} / p99 ${f(bare.p99Us / 1000, 3)} ms`);
+  if (repeated.length > 0) console.log(`runs repeated after a uclient process failed: ${repeated.join(' | ')}`);
   console.log(`targets at ${loads[0]} sessions: ${summary.join('; ')}`);
   printCommands();
 }

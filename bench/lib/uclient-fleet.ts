@@ -42,8 +42,10 @@ export interface FleetResult {
   readonly wallS: number;
   /** Set-up time of the slowest process, s. */
   readonly connectS: number;
-  /** Processes that did not end by themselves or exited with an error. */
+  /** Processes that did not end by themselves or exited with an error (their counts up to then are included). */
   readonly failed: number;
+  /** Why, one line per failed process. */
+  readonly errors: readonly string[];
   /** Length of the window in which every session was sending, s (NaN for a run too short to have one). */
   readonly steadyS: number;
   /** Server and uclient CPU seconds in that window. */
@@ -59,13 +61,15 @@ interface One {
   cpuS: number;
   connectS: number;
   ok: boolean;
+  /** Why a process failed: its exit status and last lines. */
+  error: string;
 }
 
 /** Parses one uclient's output (its per-second statistics lines and summary), then bash's `times`. */
 function parse(out: string, rc: number, sendingS: number): One {
   const samples: { t: number; s: number; r: number }[] = [];
-  let sent = NaN;
-  let recv = NaN;
+  let sent = 0;
+  let recv = 0;
   for (const m of out.matchAll(/^(\d+): : start_mclient: msz=\d+, tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/gm)) {
     samples.push({ t: Number(m[1]), s: Number(m[2]), r: Number(m[3]) });
   }
@@ -96,6 +100,7 @@ function parse(out: string, rc: number, sendingS: number): One {
   return {
     sent, recv, pps, cpuS, rttMs: rtt === null ? NaN : Number(rtt[1]), connectS,
     ok: rc === 0 && fin !== null,
+    error: rc === 0 && fin !== null ? '' : `exit ${rc === 124 ? '124 (timed out)' : rc}: ${out.trim().split('\n').filter((l) => !/^\d+m[0-9.]+s \d+m[0-9.]+s$/.test(l)).slice(-3).join(' / ')}`,
   };
 }
 
@@ -169,6 +174,7 @@ export async function uclientFleet(o: FleetOptions): Promise<FleetResult> {
     pps: sum('pps'), rttMs: ones.reduce((acc, x) => acc + x.rttMs * x.recv, 0) / recv,
     serverCpuS, cpuUsPerMsg: (serverCpuS * 1e6) / recv, clientCpuS: sum('cpuS'), wallS,
     connectS: Math.max(...ones.map((x) => x.connectS)), failed: ones.filter((x) => !x.ok).length,
+    errors: ones.filter((x) => !x.ok).map((x) => x.error),
     steadyS: steady.s, steadyServerCpuS: steady.server, steadyClientCpuS: steady.client,
   };
 }
