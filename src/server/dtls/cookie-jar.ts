@@ -2,14 +2,15 @@
 // until it has proved it receives datagrams at its claimed address, so a flood of ClientHellos from
 // spoofed sources costs one HMAC each and no memory.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { ClientHelloView } from './client-hello.ts';
 
 export const COOKIE_LENGTH = 20;
 
 export class CookieJar {
-  #secret = randomBytes(32);
-  #previous = randomBytes(32);
+  // KeyObjects: createHmac imports raw key bytes again on every call, which costs more than the HMAC itself.
+  #secret = newSecret();
+  #previous = newSecret();
   #rotatedAt: number;
   readonly #lifetimeMs: number;
 
@@ -25,7 +26,7 @@ export class CookieJar {
   rotate(now: number): void {
     if (now - this.#rotatedAt < this.#lifetimeMs) return;
     this.#previous = this.#secret;
-    this.#secret = randomBytes(32);
+    this.#secret = newSecret();
     this.#rotatedAt = now;
   }
 
@@ -49,7 +50,11 @@ export class CookieJar {
  * everything before the extensions except the cookie itself, which a retransmitted ClientHello
  * repeats byte for byte (RFC 6347 §4.2.1).
  */
-function mac(secret: Buffer, hello: ClientHelloView, address: string, port: number): Buffer {
+function newSecret(): KeyObject {
+  return createSecretKey(randomBytes(32));
+}
+
+function mac(secret: KeyObject, hello: ClientHelloView, address: string, port: number): Buffer {
   const h = createHmac('sha256', secret);
   // The separator keeps (1.2.3.4, 56) and (1.2.3.45, 6) apart.
   h.update(`${address}#${port}`);
