@@ -38,7 +38,7 @@ export class SharedStats {
     for (const [listener, clusters] of routes) {
       this.#registry.listener(listener);
       if (!this.#listeners.has(listener)) {
-        const block = new SharedArrayBuffer(this.stripes * ListenerStats.SLOTS * BYTES);
+        const block = new SharedArrayBuffer(this.stripes * stride(ListenerStats.SLOTS) * BYTES);
         for (let i = 0; i < this.stripes; i++) initListenerMemory(stripe(block, i, ListenerStats.SLOTS));
         this.#listeners.set(listener, block);
       }
@@ -46,7 +46,7 @@ export class SharedStats {
         this.#registry.cluster(listener, cluster);
         const key = clusterKey(listener, cluster);
         if (!this.#clusters.has(key)) {
-          this.#clusters.set(key, { listener, cluster, block: new SharedArrayBuffer(this.stripes * ClusterStats.SLOTS * BYTES) });
+          this.#clusters.set(key, { listener, cluster, block: new SharedArrayBuffer(this.stripes * stride(ClusterStats.SLOTS) * BYTES) });
         }
       }
     }
@@ -111,8 +111,17 @@ export function stripeMemory(blocks: StatsBlocks, worker: number): StatsMemory {
   };
 }
 
+/**
+ * Slots from one stripe to the next: whole 128-byte blocks, so two workers never write the same cache line (nor
+ * the pair a CPU fetches together); a cluster's six counters would otherwise share one line between workers and
+ * bounce it between their cores on every packet.
+ */
+export function stride(slots: number): number {
+  return Math.ceil(slots / 16) * 16;
+}
+
 function stripe(block: SharedArrayBuffer, i: number, slots: number): Float64Array<ArrayBufferLike> {
-  return new Float64Array(block, i * slots * BYTES, slots);
+  return new Float64Array(block, i * stride(slots) * BYTES, slots);
 }
 
 /**
@@ -122,18 +131,19 @@ function stripe(block: SharedArrayBuffer, i: number, slots: number): Float64Arra
 function sumStripes(target: Float64Array<ArrayBufferLike>, block: SharedArrayBuffer, stripes: number, minMaxEnd: number): void {
   const all = new Float64Array(block);
   const n = target.length;
+  const step = stride(n);
   for (let k = 0; k < n; k++) {
     if (k === minMaxEnd - 2) {
       let min = Infinity;
-      for (let i = 0; i < stripes; i++) min = Math.min(min, all[i * n + k]);
+      for (let i = 0; i < stripes; i++) min = Math.min(min, all[i * step + k]);
       target[k] = min;
     } else if (k === minMaxEnd - 1) {
       let max = -Infinity;
-      for (let i = 0; i < stripes; i++) max = Math.max(max, all[i * n + k]);
+      for (let i = 0; i < stripes; i++) max = Math.max(max, all[i * step + k]);
       target[k] = max;
     } else {
       let sum = 0;
-      for (let i = 0; i < stripes; i++) sum += all[i * n + k];
+      for (let i = 0; i < stripes; i++) sum += all[i * step + k];
       target[k] = sum;
     }
   }

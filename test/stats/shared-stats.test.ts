@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { DROP, requestKey } from '../../src/stats/listener-stats.ts';
 import { StatsRegistry } from '../../src/stats/registry.ts';
-import { SharedStats, stripeMemory } from '../../src/stats/shared-stats.ts';
+import { ClusterStats } from '../../src/stats/cluster-stats.ts';
+import { SharedStats, stride, stripeMemory } from '../../src/stats/shared-stats.ts';
 
 const routes = new Map([['udp', ['media']], ['tcp', []]]);
 
@@ -70,16 +71,27 @@ test('real workers: each adds to its stripe concurrently, the sum is exact', asy
   const source = `
     const { workerData, parentPort } = require('node:worker_threads');
     const [block] = workerData.blocks.listeners.find(([n]) => n === 'udp').slice(1);
-    const m = new Float64Array(block, workerData.stripe * workerData.slots * 8, workerData.slots);
+    const m = new Float64Array(block, workerData.stripe * workerData.stride * 8, workerData.slots);
     for (let i = 0; i < 1e6; i++) { m[2]++; m[3] += 160; }
     parentPort.postMessage('done');`;
   const { ListenerStats } = await import('../../src/stats/listener-stats.ts');
   await Promise.all([0, 1].map((stripe) => new Promise<void>((resolve, reject) => {
-    const w = new Worker(source, { eval: true, workerData: { blocks, stripe, slots: ListenerStats.SLOTS } });
+    const w = new Worker(source, { eval: true, workerData: { blocks, stripe, slots: ListenerStats.SLOTS, stride: stride(ListenerStats.SLOTS) } });
     w.once('message', () => void w.terminate().then(() => resolve()));
     w.once('error', reject);
   })));
   shared.refresh();
   assert.equal(main.listener('udp').rxPackets, 2e6);
   assert.equal(main.listener('udp').rxBytes, 2e6 * 160);
+});
+
+test('stripes of one object never share a cache line: two workers counting one cluster do not bounce it', () => {
+  for (const slots of [ClusterStats.SLOTS, 6, 1, 16, 17]) {
+    assert.equal((stride(slots) * 8) % 128, 0);
+    assert.ok(stride(slots) >= slots);
+  }
+  const main = new StatsRegistry();
+  const blocks = new SharedStats(main, 2).blocks(routes);
+  const [, , block] = blocks.clusters[0];
+  assert.equal(block.byteLength, 2 * 128);
 });
