@@ -52,9 +52,10 @@ test(`-u 2: a flood of ${FLOOD} hostile datagrams from one source; a relaying cl
       listeners: [{ name: 'udp', routes: ['media'] }], clusters: [{ name: 'media', endpoints: ['127.0.0.1/32'] }],
       args: ['-u', '2'],
     });
-    const peer = await startEchoPeer('127.0.0.1');
     const results: string[] = [];
+    let peer: Awaited<ReturnType<typeof startEchoPeer>> | undefined;
     try {
+      peer = await startEchoPeer('127.0.0.1');
       for (let run = 1; run <= RUNS; run++) {
         const probe = await RelayProbe.open({ port: gw.ports.get('udp')!, peerPort: peer.port, username: USER, password: PASS });
         try {
@@ -75,7 +76,7 @@ test(`-u 2: a flood of ${FLOOD} hostile datagrams from one source; a relaying cl
       }
       process.stdout.write(`# ${results.join('\n# ')}\n`);
     } finally {
-      await peer.close();
+      await peer?.close();
       await gw.stop();
     }
   });

@@ -56,20 +56,25 @@ function traffic(samples: ReadonlyMap<string, number>): Record<string, number> {
 
 test('-u 2: uclient sessions on both workers; /metrics and the OTLP push count every packet and byte exactly',
   { timeout: 120_000 }, async () => {
+    // Everything started here is stopped in `finally`, whatever failed first: a helper process left running
+    // would keep the test process, and the whole suite, from ever ending.
     const otlp = new OtlpJsonReceiver();
-    const url = await otlp.start();
-    const peerPort = await freeUdpPort();
-    const peer = await turnutilsPeer('127.0.0.1', peerPort);
-    const gw = await startStunnerd({
-      listeners: [{ name: L, routes: [C] }], clusters: [{ name: C, endpoints: ['127.0.0.1/32'] }], health: true,
-      args: ['-u', '2'],
-      env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
-        OTEL_METRIC_EXPORT_INTERVAL: '500' },
-    });
-    // What uclient puts on the wire towards the gateway and gets back, counted by a relay in between that keeps
-    // one 5-tuple per uclient socket (so the kernel still spreads them over the workers).
-    const tap = await udpTap({ address: '127.0.0.1', port: gw.ports.get(L)! });
+    let peer: Awaited<ReturnType<typeof turnutilsPeer>> | undefined;
+    let gw: Awaited<ReturnType<typeof startStunnerd>> | undefined;
+    let tap: Awaited<ReturnType<typeof udpTap>> | undefined;
     try {
+      const url = await otlp.start();
+      const peerPort = await freeUdpPort();
+      peer = await turnutilsPeer('127.0.0.1', peerPort);
+      gw = await startStunnerd({
+        listeners: [{ name: L, routes: [C] }], clusters: [{ name: C, endpoints: ['127.0.0.1/32'] }], health: true,
+        args: ['-u', '2'],
+        env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+          OTEL_METRIC_EXPORT_INTERVAL: '500' },
+      });
+      // What uclient puts on the wire towards the gateway and gets back, counted by a relay in between that keeps
+      // one 5-tuple per uclient socket (so the kernel still spreads them over the workers).
+      tap = await udpTap({ address: '127.0.0.1', port: gw.ports.get(L)! });
       const r = await uclient({ port: tap.port, user: USER, password: PASS, sessions: SESSIONS, messages: MESSAGES,
         intervalMs: 20, size: SIZE, peer: { address: '127.0.0.1', port: peerPort } });
       assert.equal(r.sent, SESSIONS * MESSAGES, r.output.slice(-2000));
@@ -100,9 +105,9 @@ test('-u 2: uclient sessions on both workers; /metrics and the OTLP push count e
       const pushed = traffic(otlpSamples(metricsOf(otlp.requests.slice(from))));
       assert.deepEqual(pushed, traffic(scraped));
     } finally {
-      await tap.close();
-      await gw.stop();
-      await peer.stop();
+      await tap?.close();
+      await gw?.stop();
+      await peer?.stop();
       await otlp.close();
     }
   });
