@@ -8,7 +8,7 @@
 // take one lock; readers (a datagram that found no allocation in its worker) read without it: a lookup that
 // races a deletion's backward shift may miss, and the datagram is then handled where it arrived, as it would
 // be without this table. When the table is full a new flow is not recorded, with the same outcome.
-import { hashKey, newSeed } from '../shared/key-hash.ts';
+import { hashKey, mix, newSeed } from '../shared/key-hash.ts';
 import { forceUnlock, holderTag, lock, lockWithin, unlock } from '../shared/spin-lock.ts';
 
 const SLOTS = 1 << 18;
@@ -195,13 +195,4 @@ export class FlowOwners {
     Atomics.store(w, slot + 2, 0);
     w[FLOWS]--;
   }
-}
-
-/** MurmurHash3's finaliser. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }

@@ -25,7 +25,7 @@ export function newSeed(): number {
 }
 
 /** MurmurHash3's finaliser: every input bit reaches every output bit. */
-function mix(h: number): number {
+export function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
