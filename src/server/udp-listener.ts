@@ -159,7 +159,8 @@ export class UdpListener implements ListenerRuntime {
         if (!this.#connected.has(a) || !(a.client instanceof UdpClientLink)) return give();
         s.off('error', give);
         s.on('error', this.#onError);
-        s.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#receive(msg, rinfo, this.#connected.has(a) ? a : undefined));
+        // Its allocation's own socket: no lookup per datagram (#closeClientSocket stops it first).
+        s.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#receive(msg, rinfo, a));
         this.#clientSockets.set(a, s);
         a.client.useConnected(s);
       });
@@ -171,6 +172,7 @@ export class UdpListener implements ListenerRuntime {
     if (s === undefined) return;
     this.#clientSockets.delete(a);
     if (a.client instanceof UdpClientLink) a.client.useConnected(undefined);
+    s.removeAllListeners('message');
     try {
       s.close();
     } catch {
