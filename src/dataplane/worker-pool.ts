@@ -147,8 +147,6 @@ export class WorkerPool {
   readonly #log: Logger;
   readonly #registry: StatsRegistry;
   readonly #workers: (WorkerHandle | undefined)[];
-  /** What each worker runs now (its listeners, and bound ports in place of port 0). */
-  readonly #running: StunnerConfig[] = [];
   /** The running config as the workers have it: a port in place of every port 0. */
   #resolved: StunnerConfig | undefined;
   /** Which worker owns each client flow; shared with every worker. */
@@ -181,7 +179,7 @@ export class WorkerPool {
       await this.#dns.resolve(config);
       const blocks = this.stats.blocks(routeMapOf(config));
       await Promise.all(Array.from({ length: this.size }, (_, i) => this.#spawn(i, config, blocks).started));
-      for (let i = 1; i < this.size; i++) this.#connect(i);
+      for (let i = 1; i < this.size; i++) this.#connect(i, true);
       this.#resolved = config;
     } catch (err) {
       await this.stop();
@@ -216,7 +214,6 @@ export class WorkerPool {
 
   #spawn(id: number, config: StunnerConfig, blocks: StatsBlocks): WorkerHandle {
     const own = configForWorker(config, id);
-    this.#running[id] = own;
     const handle = new WorkerHandle(id, {
       id, config: own, blocks, logFormat: this.#opts.logFormat, logLevels: this.#opts.logs.levelSpec, draining: this.#draining,
       flows: this.#flowBuffer, shared: this.#sharedFor(config), dns: this.#dns.answers,
@@ -232,12 +229,13 @@ export class WorkerPool {
     return this.#shared;
   }
 
-  /** Gives worker `id` and every running worker below it a channel to each other, for forwarded datagrams. */
-  #connect(id: number): void {
+  /** Gives worker `id` a channel to every other running worker (`below`: only those with a lower id), for
+   *  forwarded datagrams. */
+  #connect(id: number, below = false): void {
     const h = this.#workers[id];
     if (h === undefined || h.exited) return;
     for (const other of this.#workers) {
-      if (other === undefined || other === h || other.exited) continue;
+      if (other === undefined || other === h || other.exited || (below && other.id > id)) continue;
       const { port1, port2 } = new MessageChannel();
       h.post({ type: 'peer', worker: other.id, port: port1 }, [port1]);
       other.post({ type: 'peer', worker: id, port: port2 }, [port2]);
@@ -245,8 +243,8 @@ export class WorkerPool {
   }
 
   /**
-   * Applies `next` in every worker, all or nothing: worker 0 first (it binds new port-0 listeners), then the
-   * others; if any fails, those that applied it go back to the running config and the error is rethrown.
+   * Applies `next` in every worker, all or nothing: if any fails, those that applied it go back to the running
+   * config and the error is rethrown.
    * Listeners that did not change keep their sockets in every worker, so the kernel's reuseport group, and
    * with it the worker of every client, stays the same.
    */
@@ -261,7 +259,6 @@ export class WorkerPool {
       const { relayPorts } = this.#sharedFor(target);
       const dns = this.#dns.answers;
       await h.request((seq) => ({ type: 'reconfigure', seq, config: own, blocks: b, logLevels, relayPorts, dns }));
-      this.#running[h.id] = own;
     };
     const live = this.#workers.filter((h): h is WorkerHandle => h !== undefined && !h.exited);
     const applied: WorkerHandle[] = [];
