@@ -101,10 +101,11 @@ export class Daemon implements StatusSource {
     let dataplane: Gateway | WorkerPool;
     if (workers > 1) {
       pool = new WorkerPool(config, { workers, logs: this.logs, logFormat: this.#opts.logFormat, registry: this.registry,
-        onGc: (kind, seconds) => this.#telemetry?.recordGc(kind, seconds), clientSockets: this.#opts.clientSockets });
+        onGc: (kind, seconds) => this.#telemetry?.recordGc(kind, seconds), clientSockets: this.#opts.clientSockets,
+        tracing: this.#telemetry.tracingInit() });
       dataplane = pool;
     } else {
-      dataplane = new Gateway(config, { logs: this.logs, registry: this.registry });
+      dataplane = new Gateway(config, { logs: this.logs, registry: this.registry, tracer: this.#telemetry.startTracing()?.turn });
     }
     try {
       await dataplane.start();

@@ -6,6 +6,7 @@ import type { LogFormat } from '../log/logger.ts';
 import type { SharedDataplaneState } from '../shared/dataplane-state.ts';
 import type { StatsBlocks } from '../stats/shared-stats.ts';
 import type { ThreadHeap } from '../telemetry/runtime-metrics.ts';
+import type { TracingInit } from '../telemetry/tracing.ts';
 import type { DnsAnswers } from './main-resolver.ts';
 
 export interface WorkerInit {
@@ -25,6 +26,8 @@ export interface WorkerInit {
   readonly dns: DnsAnswers;
   /** TURN-UDP clients with an allocation get a connected socket of their own (udp-listener.ts). */
   readonly clientSockets: boolean;
+  /** Set when tracing is on: every worker exports its own spans. */
+  readonly tracing: TracingInit | undefined;
 }
 
 /** A datagram for a flow another worker owns, sent over the MessagePort between the two workers. */

@@ -24,6 +24,7 @@ import {
 import { FlowOwners } from './flow-owners.ts';
 import { MainResolver } from './main-resolver.ts';
 import type { BoundPorts, FromWorker, ToWorker, WorkerError, WorkerInit } from './protocol.ts';
+import type { TracingInit } from '../telemetry/tracing.ts';
 
 export interface WorkerPoolOptions {
   readonly workers: number;
@@ -40,6 +41,8 @@ export interface WorkerPoolOptions {
   /** TURN-UDP clients with an allocation get a connected socket of their own (default true; tests of forwarding
    *  turn it off, as a client whose socket could not be made is served). */
   readonly clientSockets?: boolean;
+  /** Tracing options for the workers (Telemetry.tracingInit()); absent = tracing off. */
+  readonly tracing?: TracingInit;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -218,6 +221,7 @@ export class WorkerPool {
       id, config: own, blocks, logFormat: this.#opts.logFormat, logLevels: this.#opts.logs.levelSpec, draining: this.#draining,
       flows: this.#flowBuffer, shared: this.#sharedFor(config), dns: this.#dns.answers,
       clientSockets: this.#opts.clientSockets ?? true,
+      tracing: this.#opts.tracing,
     }, (h, code, error) => this.#exited(h, code, error), (kind, seconds) => this.#opts.onGc?.(kind, seconds));
     this.#workers[id] = handle;
     return handle;

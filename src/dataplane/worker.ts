@@ -5,7 +5,9 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { StunnerConfig } from '../config/types.ts';
-import { LoggerFactory } from '../log/logger.ts';
+import { LoggerFactory, RateLimitedLog } from '../log/logger.ts';
+import { installOtelDiagnostics } from '../telemetry/diag.ts';
+import { workerTracing } from '../telemetry/tracing.ts';
 import { Gateway } from '../server/gateway.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { stripeMemory } from '../stats/shared-stats.ts';
@@ -53,9 +55,13 @@ const flows: FlowDirectory = {
 const shared = stateForWorker(init.shared, init.id);
 // STRICT_DNS host names are resolved by the main thread (main-resolver.ts); the Gateway reads its answers.
 let dns = new Map(init.dns);
+// Spans are exported from here, by this worker's own provider: nothing crosses threads per request.
+const traceLog = new RateLimitedLog(60_000);
+if (init.tracing !== undefined) installOtelDiagnostics(logs.get('telemetry'), traceLog);
+const tracing = init.tracing === undefined ? undefined : workerTracing(init.tracing, logs.get('telemetry'), traceLog, init.id);
 const gateway = new Gateway(init.config, {
   logs, registry, reusePort: true, flows, shared, resolver: async (host) => [...dns.get(host) ?? []], dnsRefreshMs: 0,
-  clientSockets: init.clientSockets,
+  clientSockets: init.clientSockets, tracer: tracing?.turn,
 });
 
 function receiveForwarded(d: ForwardedDatagram): void {
@@ -63,6 +69,9 @@ function receiveForwarded(d: ForwardedDatagram): void {
   gateway.listeners.get(d.listener)?.receiveForwarded?.(Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength),
     { address: d.address, port: d.port });
 }
+
+/** How long a stopping worker waits for its last spans to be exported (under the pool's stop timeout). */
+const TRACE_FLUSH_TIMEOUT_MS = 5000;
 
 // The main thread's runtime metrics cover this thread too: its heap and its garbage collections.
 const RUNTIME_REPORT_MS = 1000;
@@ -126,6 +135,8 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'stop':
       await gateway.stop();
+      // The spans of the allocations the stop ended, and any still queued; a dead collector cannot hold this up.
+      await tracing?.shutdown(TRACE_FLUSH_TIMEOUT_MS);
       post({ type: 'done', seq: msg.seq, ports: {} });
       port.close();
       return;

@@ -11,6 +11,7 @@ import { PeerAdmission } from '../cluster/peer-admission.ts';
 import { RateLimitedLog, type Logger, type LoggerFactory } from '../log/logger.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { TurnServer, type TurnLimits } from '../turn/turn-server.ts';
+import type { TurnTracer } from '../turn/tracing.ts';
 import { SWEEP_INTERVAL_MS } from '../turn/timers.ts';
 import { sharedRelays, type SharedDataplaneState } from '../shared/dataplane-state.ts';
 import type { FlowDirectory } from './flow-directory.ts';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   /** Multi-worker: relay ports, quota, the 401 budget and the nonce key shared by every worker. Its relayPorts
    *  map must hold every listener of a config before the config is applied. */
   readonly shared?: SharedDataplaneState;
+  /** Spans per answered request and per ended allocation (telemetry/tracing.ts); absent = tracing off. */
+  readonly tracer?: TurnTracer;
 }
 
 /**
@@ -101,6 +104,7 @@ export class Gateway {
       clock: opts.clock,
       shared: opts.shared,
     });
+    this.server.tracer = opts.tracer;
   }
 
   async start(): Promise<void> {

@@ -141,7 +141,7 @@ function parseEndpoint(env: Env, protocol: OtlpProtocol): { endpoint: string; en
   };
 }
 
-function parseUrl(variable: string, value: string): URL {
+export function parseUrl(variable: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -178,12 +178,12 @@ function signalOrGeneric(env: Env, suffix: string): string {
 }
 
 /** The OTel spec treats an empty value as unset. */
-function get(env: Env, variable: string): string | undefined {
+export function get(env: Env, variable: string): string | undefined {
   const value = env[variable]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-function parseEnum<T extends string>(env: Env, variable: string, allowed: readonly T[]): T | undefined {
+export function parseEnum<T extends string>(env: Env, variable: string, allowed: readonly T[]): T | undefined {
   const value = get(env, variable);
   if (value === undefined) return undefined;
   const lower = value.toLowerCase();
@@ -194,7 +194,7 @@ function parseEnum<T extends string>(env: Env, variable: string, allowed: readon
   return hit;
 }
 
-function parsePositiveInt(env: Env, variable: string): number | undefined {
+export function parsePositiveInt(env: Env, variable: string): number | undefined {
   const value = get(env, variable);
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
@@ -204,7 +204,7 @@ function parsePositiveInt(env: Env, variable: string): number | undefined {
 }
 
 /** OTel spec: only a case-insensitive "true" is true; anything but "false" or empty deserves a warning. */
-function parseBoolean(env: Env, variable: string, warnings: string[]): boolean {
+export function parseBoolean(env: Env, variable: string, warnings: string[]): boolean {
   const value = get(env, variable)?.toLowerCase();
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
@@ -216,7 +216,7 @@ function parseBoolean(env: Env, variable: string, warnings: string[]): boolean {
  * `key=value,key2=value2` with percent-encoded parts (W3C Baggage style, as OTEL_RESOURCE_ATTRIBUTES and _HEADERS).
  * `secret`: values may hold credentials (headers), so errors name the entry by position and key only.
  */
-function parseKeyValueList(env: Env, variable: string, secret = false): Record<string, string> {
+export function parseKeyValueList(env: Env, variable: string, secret = false): Record<string, string> {
   const value = get(env, variable);
   const out: Record<string, string> = {};
   if (value === undefined) return out;

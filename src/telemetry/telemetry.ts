@@ -20,6 +20,8 @@ import { createPushReader } from './push.ts';
 import { buildResource, PROCESS_INSTANCE_ID } from './resource.ts';
 import { registerRuntimeMetrics, LINUX_PROC, type EventLoop, type RuntimeMetrics, type ThreadHeap } from './runtime-metrics.ts';
 import { PACKAGE_VERSION } from './version.ts';
+import { parseTraceEnv, type TraceEnv } from './trace-env.ts';
+import { Tracing, tracingInit, type TracingInit } from './tracing.ts';
 
 export const METRICS_FIELD = 'admin.metrics_endpoint';
 export const HEALTH_FIELD = 'admin.healthcheck_endpoint';
@@ -49,6 +51,7 @@ export interface TelemetryOptions {
 
 export class Telemetry {
   readonly env: TelemetryEnv;
+  readonly traceEnv: TraceEnv;
   readonly resource: Resource;
   readonly version: string;
   readonly #registry: StatsRegistry;
@@ -61,6 +64,7 @@ export class Telemetry {
   readonly #eventLoops: (() => readonly EventLoop[]) | undefined;
   readonly #threadHeaps: (() => readonly ThreadHeap[]) | undefined;
   #provider: MeterProvider | undefined;
+  #tracing: Tracing | undefined;
   #pull: PrometheusExporter | undefined;
   #runtime: RuntimeMetrics | undefined;
   #uninstallDiag: (() => void) | undefined;
@@ -71,6 +75,7 @@ export class Telemetry {
   /** Throws TelemetryEnvError (code ERR_OTEL_ENV) naming a malformed OTEL_* variable. */
   constructor(opts: TelemetryOptions) {
     this.env = parseTelemetryEnv(opts.env ?? process.env);
+    this.traceEnv = parseTraceEnv(opts.env ?? process.env);
     this.version = opts.version ?? PACKAGE_VERSION;
     this.resource = buildResource(this.env, this.version);
     this.#registry = opts.registry;
@@ -81,7 +86,40 @@ export class Telemetry {
     this.#eventLoops = opts.eventLoops;
     this.#threadHeaps = opts.threadHeaps;
     this.#servers = new AdminServers((err) => this.#log.error('admin HTTP server error', { error: err }));
-    for (const w of this.env.warnings) this.#log.warn(w);
+    for (const w of [...this.env.warnings, ...this.traceEnv.notes]) this.#log.warn(w);
+  }
+
+  /**
+   * Tracing on this thread (the gateway runs here), when the OTEL_* variables turn it on; its spans are exported
+   * until shutdown().
+   */
+  startTracing(): Tracing | undefined {
+    const options = this.traceEnv.options;
+    if (options === undefined) return undefined;
+    if (this.#tracing === undefined) {
+      this.#uninstallDiag ??= installOtelDiagnostics(this.#log, this.#rateLimit);
+      this.#tracing = new Tracing(options, { resource: this.resource, version: this.version, logger: this.#log,
+        rateLimit: this.#rateLimit });
+      this.#logTracing();
+    }
+    return this.#tracing;
+  }
+
+  /** What dataplane workers need to trace (each exports its own spans), when tracing is on. */
+  tracingInit(): TracingInit | undefined {
+    const options = this.traceEnv.options;
+    if (options === undefined) return undefined;
+    this.#logTracing();
+    return tracingInit(options, this.resource, this.version);
+  }
+
+  #logTracing(): void {
+    const o = this.traceEnv.options;
+    if (o === undefined) return;
+    this.#log.info('tracing enabled', {
+      exporters: o.exporters.join(','), endpoint: o.otlp?.endpoint, source: o.otlp?.endpointSource,
+      protocol: o.otlp?.protocol, sampler: o.sampler, ...(o.sampler.endsWith('traceidratio') ? { ratio: o.ratio } : {}),
+    });
   }
 
   /**
@@ -166,6 +204,9 @@ export class Telemetry {
     } catch (err) {
       this.#log.warn('telemetry shutdown: final OTLP push did not complete', { error: err });
     }
+    // The gateway has stopped: the spans of the allocations it ended are queued; export them.
+    await this.#tracing?.shutdown(finalPushTimeoutMs);
+    this.#tracing = undefined;
     this.#runtime?.stop();
     this.#runtime = undefined;
     this.#uninstallDiag?.();
@@ -196,7 +237,7 @@ export class Telemetry {
   }
 
   #startMeterProvider(): void {
-    this.#uninstallDiag = installOtelDiagnostics(this.#log, this.#rateLimit);
+    this.#uninstallDiag ??= installOtelDiagnostics(this.#log, this.#rateLimit);
     const readers: MetricReader[] = [];
     if (this.env.pullAllowed) {
       // Served by our admin server (shared with health, restartable); the gateway families are added by

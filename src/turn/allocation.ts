@@ -16,6 +16,7 @@ import type { ListenerContext } from './listener-context.ts';
 import { Permission } from './permission.ts';
 import type { RelaySocket } from './relay.ts';
 import type { TcpAllocation } from './tcp-allocation.ts';
+import type { TraceRef } from './tracing.ts';
 
 export type AllocationState = 'pending' | 'active' | 'closed';
 
@@ -40,6 +41,9 @@ export type ChannelConflict = 'number-bound-elsewhere' | 'peer-bound-elsewhere';
 
 /** 'capacity' is answered 508. */
 export type BindResult = 'bound' | ChannelConflict | 'capacity';
+
+/** How many distinct peers an allocation remembers for its trace (a permission per peer IP). */
+export const PEERS_REMEMBERED = 16;
 
 let nextId = 1;
 
@@ -66,6 +70,16 @@ export class Allocation {
   /** Transaction ids of Data indications: a random prefix and a counter, no RNG call per packet. */
   readonly #indicationTid = randomFillSync(Buffer.allocUnsafe(12));
   #indicationCount = 0;
+  /** The span of the Allocate request that created it (tracing on): the parent of its allocation span. */
+  trace: TraceRef | undefined = undefined;
+  /** Relayed to and from peers over its life, UDP relays (RFC 6062 connections count in their cluster only). */
+  toPeerPackets = 0;
+  toPeerBytes = 0;
+  fromPeerPackets = 0;
+  fromPeerBytes = 0;
+  /** The first PEERS_REMEMBERED peer IPs it was given permissions for, with their clusters. */
+  readonly peersSeen: string[] = [];
+  readonly clustersSeen: string[] = [];
 
   constructor(listener: ListenerContext, client: ClientLink, username: string, userId: string, key: IntegrityKey,
     transaction: string, now: number, lifetimeS: number) {
@@ -218,6 +232,9 @@ export class Allocation {
     // On a TCP allocation the permission admits peer connections, which count as upstream connections themselves.
     const permission = new Permission(peer, admission, now, this.#tcp === undefined);
     this.#permissions.set(peer, permission);
+    if (this.peersSeen.length < PEERS_REMEMBERED && !this.peersSeen.includes(peer)) this.peersSeen.push(peer);
+    const cluster = admission.stats.cluster;
+    if (!this.clustersSeen.includes(cluster)) this.clustersSeen.push(cluster);
     return permission;
   }
 
@@ -281,6 +298,8 @@ export class Allocation {
     binding.relay.send(frame.subarray(4, 4 + length), binding.peerPort, binding.peerAddress);
     admission.stats.txPackets++;
     admission.stats.txBytes += length;
+    this.toPeerPackets++;
+    this.toPeerBytes += length;
   }
 
   /** Client -> peer in a Send indication (§11.2), after the server has decoded and checked it. */
@@ -293,6 +312,8 @@ export class Allocation {
     relay.send(data, port, permission.peer);
     admission.stats.txPackets++;
     admission.stats.txBytes += data.length;
+    this.toPeerPackets++;
+    this.toPeerBytes += data.length;
   }
 
   /** Peer -> client (§11.3, §12.7): over the bound channel if any, else in a Data indication. */
@@ -310,6 +331,8 @@ export class Allocation {
     }
     admission.stats.rxPackets++;
     admission.stats.rxBytes += data.length;
+    this.fromPeerPackets++;
+    this.fromPeerBytes += data.length;
     const channel = permission.channelFor(port);
     if (channel !== undefined && !channel.expired) {
       this.client.sendChannelData(channel.number, data);

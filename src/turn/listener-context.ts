@@ -8,6 +8,8 @@ import type { TcpRelayAllocator } from './tcp-relay.ts';
 
 export interface ListenerContext {
   readonly name: string;
+  /** Where it is bound, once it is (traces name it as the server's address). */
+  readonly address?: { readonly address: string; readonly port: number };
   readonly stats: ListenerStats;
   /** Swapped by reconfiguration; read per control-plane request, never per packet. */
   readonly admission: PeerAdmission;

@@ -8,6 +8,7 @@ import type { RequestMethod } from '../stats/listener-stats.ts';
 import type { Allocation } from './allocation.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
+import type { TurnTracer } from './tracing.ts';
 
 export interface Request {
   readonly listener: ListenerContext;
@@ -18,6 +19,10 @@ export interface Request {
   /** The `method` label of stunner_requests_total. */
   readonly method: RequestMethod;
   readonly now: number;
+  /** performance.now() when the request arrived: the start of its span. */
+  readonly received: number;
+  /** Told of the answer; absent when tracing is off. */
+  readonly tracer: TurnTracer | undefined;
 }
 
 export interface ReplyOptions {
@@ -28,6 +33,8 @@ export interface ReplyOptions {
   readonly reason?: string;
   /** Count it in stunner_requests_total (default true). */
   readonly count?: boolean;
+  /** The allocation a successful Allocate created: it keeps the request's trace context. */
+  readonly created?: Allocation;
 }
 
 /** Answers `req` with `code` (200 = success) and counts it in stunner_requests_total. */
@@ -49,5 +56,9 @@ export function replyKept(req: Request, code: number, opts: ReplyOptions = {}): 
   const out = w.finish();
   req.link.send(out);
   if (opts.count !== false) req.listener.stats.countRequest(req.method, code);
+  if (req.tracer !== undefined) {
+    const trace = req.tracer.answered(req, code, opts.reason, opts.created);
+    if (opts.created !== undefined) opts.created.trace = trace;
+  }
   return out;
 }

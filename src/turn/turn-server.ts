@@ -26,6 +26,7 @@ import { handleConnect } from './handlers/connect.ts';
 import { handleConnectionBind } from './handlers/connection-bind.ts';
 import type { RelaySocket } from './relay.ts';
 import type { TcpAllocation } from './tcp-allocation.ts';
+import type { TurnTracer } from './tracing.ts';
 import { TcpConnectionTable } from './tcp-connections.ts';
 
 export interface TurnLimits extends AllocationLimits {
@@ -97,6 +98,8 @@ export class TurnServer {
   /** While draining (SIGTERM) new allocations are refused; existing ones keep relaying. */
   draining = false;
   events: AllocationEvents = {};
+  /** Records a span per answered request and per ended allocation; undefined = tracing off. */
+  tracer: TurnTracer | undefined = undefined;
 
   constructor(opts: TurnServerOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -151,7 +154,8 @@ export class TurnServer {
       if (msg === undefined || msg.cls !== MessageClass.request) return;
       const method = METHODS[msg.method];
       if (method === undefined) return;
-      const req: Request = { listener, link, msg, allocation, method, now: this.clock() };
+      const req: Request = { listener, link, msg, allocation, method, now: this.clock(),
+        received: performance.now(), tracer: this.tracer };
       if (!this.admitUnauthenticated(req)) return;
       // RFC 8489 §6.3.1.1: unknown comprehension-required attributes get 420 listing them.
       if (decoded.reason === 'unknown-attributes') {
@@ -171,11 +175,13 @@ export class TurnServer {
     const method = METHODS[msg.method];
     if (method === undefined) {
       // An unknown method is answered 400 (not counted: the `method` label set is closed).
-      const req: Request = { listener, link, msg, allocation, method: 'binding', now: this.clock() };
+      const req: Request = { listener, link, msg, allocation, method: 'binding', now: this.clock(),
+        received: performance.now(), tracer: this.tracer };
       if (this.admitUnauthenticated(req)) reply(req, 400, { count: false });
       return;
     }
-    const req: Request = { listener, link, msg, allocation, method, now: this.clock() };
+    const req: Request = { listener, link, msg, allocation, method, now: this.clock(),
+        received: performance.now(), tracer: this.tracer };
     switch (msg.method) {
       case Method.binding: return void (this.admitUnauthenticated(req) && handleBinding(req));
       case Method.allocate: return void handleAllocate(this, req);
@@ -275,7 +281,9 @@ export class TurnServer {
     this.quota.release(a.userId);
     if (was === 'active') {
       a.listener.stats.allocationsActive--;
-      a.listener.stats.allocationDuration.record((this.clock() - a.createdAt) / 1000);
+      const now = this.clock();
+      const span = this.tracer?.allocationEnded(a, reason, now);
+      a.listener.stats.allocationDuration.record((now - a.createdAt) / 1000, span);
       this.events.onAllocationDeleted?.(a, reason);
     }
   }

@@ -66,6 +66,7 @@ export async function handleTcpAllocate(server: TurnServer, req: Request, cred: 
   // Step 5: "The RESERVATION-TOKEN attribute MUST NOT be present in the success response."
   allocation.keepAllocateResponse(replyKept(req, 200, {
     key: cred.key,
+    created: allocation,
     build: (w) => {
       w.add(XorRelayedAddress, r.relay.address).add(Lifetime, lifetime).add(XorMappedAddress, {
         family: link.remoteAddress.includes(':') ? 6 : 4, address: link.remoteAddress, port: link.remotePort,

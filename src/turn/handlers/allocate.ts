@@ -138,6 +138,7 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
   // retransmissions of this Allocate.
   allocation.keepAllocateResponse(replyKept(req, 200, {
     key: cred.key,
+    created: allocation,
     build: (w: StunWriter) => {
       for (const r of allocation.relays) w.add(XorRelayedAddress, r.address);
       if (secondaryError !== undefined) {
