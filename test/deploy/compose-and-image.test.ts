@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { loadDashboards, variablesOf } from './support/dashboards.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const DOCKERFILE = readFileSync(join(REPO, 'deploy', 'Dockerfile'), 'utf8');
@@ -75,4 +76,74 @@ test('the compose stack mounts files that exist and provisions the dashboards Gr
   // The stunnerd config is mounted where the image's default command reads it.
   assert.equal(mounts.get('stunnerd:/etc/stunnerd/stunnerd.conf'), join(composeDir, 'stunnerd.yaml'));
   assert.match(DOCKERFILE, /CMD \["-w", "-c", "\/etc\/stunnerd\/stunnerd\.conf"\]/);
+});
+
+interface ComposeService {
+  command?: string[];
+  environment?: Record<string, string>;
+}
+interface Datasource {
+  name: string;
+  uid: string;
+  type: string;
+  url: string;
+  jsonData?: { exemplarTraceIdDestinations?: { name: string; datasourceUid?: string; url?: string }[] };
+}
+
+interface TempoConfig {
+  server: { http_listen_port: number };
+  distributor: { receivers: { otlp: { protocols: { grpc: { endpoint: string } } } } };
+}
+
+const COMPOSE_DIR = join(REPO, 'deploy', 'compose');
+const readYaml = <T>(path: string): T => YAML.parse(readFileSync(join(COMPOSE_DIR, path), 'utf8')) as T;
+/** Grafana data source types that open a trace by its id. */
+const TRACE_DATASOURCE_TYPES = new Set(['tempo', 'jaeger', 'zipkin']);
+
+test('the Prometheus data source links exemplars to a provisioned traces data source, and Prometheus keeps exemplars', () => {
+  const { datasources } = readYaml<{ datasources: Datasource[] }>('grafana/provisioning/datasources/datasources.yaml');
+  const byUid = new Map(datasources.map((d) => [d.uid, d]));
+  const prometheus = datasources.find((d) => d.type === 'prometheus')!;
+  const destinations = prometheus.jsonData?.exemplarTraceIdDestinations ?? [];
+  assert.ok(destinations.length > 0, 'exemplarTraceIdDestinations');
+  for (const dest of destinations) {
+    // The exemplar label stunnerd's trace id arrives in (OpenMetrics and the collector's remote write both say trace_id).
+    assert.equal(dest.name, 'trace_id');
+    const target = byUid.get(dest.datasourceUid ?? '');
+    assert.ok(target, `exemplar link to uid "${dest.datasourceUid}": no data source with that uid is provisioned`);
+    assert.ok(TRACE_DATASOURCE_TYPES.has(target.type), `exemplar link to ${target.name}: type ${target.type} holds no traces`);
+  }
+  const compose = readYaml<{ services: Record<string, ComposeService> }>('compose.yaml');
+  assert.ok(compose.services.prometheus.command?.includes('--enable-feature=exemplar-storage'),
+    'Prometheus drops exemplars without --enable-feature=exemplar-storage');
+});
+
+test('every data source variable of the dashboards finds a provisioned data source of its type in the compose stack', () => {
+  const { datasources } = readYaml<{ datasources: Datasource[] }>('grafana/provisioning/datasources/datasources.yaml');
+  const types = new Set(datasources.map((d) => d.type));
+  const variables = loadDashboards().flatMap(variablesOf).filter((v) => v.type === 'datasource');
+  assert.ok(variables.some((v) => v.query === 'tempo'), 'a traces (tempo) variable');
+  for (const v of variables) assert.ok(types.has(v.query), `${v.dashboard} $${v.name}: no ${v.query} data source`);
+});
+
+test('stunnerd\'s traces reach the Tempo that Grafana reads: OTLP to the collector, its traces pipeline to Tempo', () => {
+  const compose = readYaml<{ services: Record<string, ComposeService> }>('compose.yaml');
+  const env = compose.services.stunnerd.environment ?? {};
+  assert.match(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '', /^http:\/\/otel-collector:4318\/?$/);
+  assert.ok(!env.OTEL_TRACES_EXPORTER || env.OTEL_TRACES_EXPORTER.split(',').includes('otlp'), 'OTEL_TRACES_EXPORTER has otlp');
+  assert.ok(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off',
+    'parentbased_traceidratio'].includes(env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on'), `sampler ${env.OTEL_TRACES_SAMPLER}`);
+  const collector = readYaml<{
+    exporters: Record<string, { endpoint?: string }>;
+    service: { pipelines: Record<string, { receivers: string[]; exporters: string[] }> };
+  }>('otel-collector.yaml');
+  const traces = collector.service.pipelines.traces;
+  assert.ok(traces?.receivers.includes('otlp'), 'the collector takes OTLP traces');
+  const tempo = readYaml<TempoConfig>('tempo.yaml');
+  const tempoGrpcPort = tempo.distributor.receivers.otlp.protocols.grpc.endpoint.split(':').at(-1);
+  assert.ok(traces.exporters.some((e) => collector.exporters[e]?.endpoint === `tempo:${tempoGrpcPort}`),
+    `the traces pipeline exports to tempo:${tempoGrpcPort}`);
+  const { datasources } = readYaml<{ datasources: Datasource[] }>('grafana/provisioning/datasources/datasources.yaml');
+  const grafanaTempo = datasources.find((d) => d.type === 'tempo')!;
+  assert.equal(grafanaTempo.url, `http://tempo:${tempo.server.http_listen_port}`);
 });

@@ -1,37 +1,72 @@
-// The Grafana dashboards under deploy/grafana/dashboards, and the PromQL they send, with template variables
-// replaced the way Grafana would for "All" selections.
+// The Grafana dashboards under deploy/grafana/dashboards, their panels (collapsed rows included) and targets, and the
+// PromQL they send, with template variables replaced the way Grafana would for "All" selections.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DASHBOARD_DIR = join(import.meta.dirname, '..', '..', '..', 'deploy', 'grafana', 'dashboards');
 
-export interface DashboardQuery {
-  readonly dashboard: string;
-  readonly panel: string;
-  readonly refId: string;
-  readonly expr: string;
+export interface DatasourceRef {
+  type?: string;
+  uid?: string;
 }
 
-export interface DashboardVariable {
-  readonly dashboard: string;
-  readonly name: string;
-  readonly type: string;
-  /** For query variables: the Grafana query, e.g. label_values(metric{...}, label). */
-  readonly query: string;
+/** A panel target as Grafana stores it: PromQL in `expr` (Prometheus), TraceQL in `query` (Tempo). */
+export interface Target {
+  refId?: string;
+  datasource?: DatasourceRef;
+  expr?: string;
+  exemplar?: boolean;
+  query?: string;
+  queryType?: string;
+  tableType?: string;
+  limit?: number;
 }
 
-interface Panel {
+export interface Panel {
+  id?: number;
+  type?: string;
   title?: string;
-  targets?: { expr?: string; refId?: string }[];
+  collapsed?: boolean;
+  gridPos?: { h: number; w: number; x: number; y: number };
+  datasource?: DatasourceRef;
+  targets?: Target[];
+  /** A row's panels: Grafana keeps a collapsed row's panels inside it. */
   panels?: Panel[];
+  options?: { content?: string };
 }
 
 export interface Dashboard {
   file: string;
   uid?: string;
   title?: string;
-  panels?: (Panel & { id?: number; datasource?: { uid?: string } })[];
+  panels?: Panel[];
   templating?: { list?: { name: string; type: string; query?: unknown; definition?: string }[] };
+}
+
+/** One target of one panel, with the data source it is sent to (the target's own, else the panel's). */
+export interface DashboardTarget {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly refId: string;
+  readonly datasource: DatasourceRef;
+  readonly target: Target;
+}
+
+export interface DashboardQuery {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly refId: string;
+  readonly expr: string;
+  /** Grafana also asks Prometheus for the exemplars of the series this query reads. */
+  readonly exemplar: boolean;
+}
+
+export interface DashboardVariable {
+  readonly dashboard: string;
+  readonly name: string;
+  readonly type: string;
+  /** For query variables: the Grafana query, e.g. label_values(metric{...}, label); for datasource ones, the type. */
+  readonly query: string;
 }
 
 export function loadDashboards(): Dashboard[] {
@@ -41,15 +76,27 @@ export function loadDashboards(): Dashboard[] {
     .map((f) => ({ ...(JSON.parse(readFileSync(join(DASHBOARD_DIR, f), 'utf8')) as object), file: f }));
 }
 
-function panelsOf(panels: Panel[] | undefined): Panel[] {
-  return (panels ?? []).flatMap((p) => [p, ...panelsOf(p.panels)]);
+/** Every panel, rows and the panels inside collapsed rows included. */
+export function panelsOf(dashboard: Dashboard): Panel[] {
+  const walk = (panels: Panel[] | undefined): Panel[] => (panels ?? []).flatMap((p) => [p, ...walk(p.panels)]);
+  return walk(dashboard.panels);
 }
 
+export function targetsOf(dashboard: Dashboard): DashboardTarget[] {
+  return panelsOf(dashboard).flatMap((p) => (p.targets ?? []).map((t) => ({
+    dashboard: dashboard.file,
+    panel: p.title ?? '(untitled)',
+    refId: t.refId ?? '?',
+    datasource: t.datasource ?? p.datasource ?? {},
+    target: t,
+  })));
+}
+
+/** The PromQL queries: targets sent to a Prometheus data source. An empty `expr` is kept, for the static test to flag. */
 export function queriesOf(dashboard: Dashboard): DashboardQuery[] {
-  return panelsOf(dashboard.panels).flatMap((p) =>
-    (p.targets ?? [])
-      .filter((t) => typeof t.expr === 'string' && t.expr.trim() !== '')
-      .map((t) => ({ dashboard: dashboard.file, panel: p.title ?? '(untitled)', refId: t.refId ?? '?', expr: t.expr! })));
+  return targetsOf(dashboard).filter((t) => t.datasource.type === 'prometheus').map((t) => ({
+    dashboard: t.dashboard, panel: t.panel, refId: t.refId, expr: t.target.expr ?? '', exemplar: t.target.exemplar === true,
+  }));
 }
 
 export function variablesOf(dashboard: Dashboard): DashboardVariable[] {
