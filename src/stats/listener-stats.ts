@@ -2,8 +2,9 @@
 // collection time (docs/metrics.md: no OpenTelemetry call per packet). Like every stats object, the values
 // are slots of one Float64Array<ArrayBufferLike> (see traffic-counters.ts); this is the layout after the traffic counters:
 //   allocationsActive | drops (one per reason) | requests (method x code) | allocation duration histogram
+// (its counts, sum, count, min, max and its exemplars: histogram.ts)
 import { ERROR_REASONS } from '../stun/constants.ts';
-import { Histogram, ALLOCATION_DURATION_BUCKETS, histogramSlots } from './histogram.ts';
+import { Histogram, ALLOCATION_DURATION_BUCKETS, clearHistogram, histogramSlots } from './histogram.ts';
 import { TRAFFIC_GAUGE_SLOTS, TRAFFIC_SLOTS, TrafficCounters } from './traffic-counters.ts';
 
 export const REQUEST_METHODS = [
@@ -77,7 +78,8 @@ export class ListenerStats extends TrafficCounters {
   static readonly SLOTS = HISTOGRAM + histogramSlots(ALLOCATION_DURATION_BUCKETS);
   /** Slots holding "open now" values: zeroed when the worker that owned them is gone. */
   static readonly GAUGE_SLOTS: readonly number[] = [...TRAFFIC_GAUGE_SLOTS, ALLOCATIONS_ACTIVE];
-  /** Slots of the histogram, for those who create or sum the memory. */
+  /** Slots of the histogram, for those who create or combine the memory (they combine as histogram.ts says, not
+   *  by a sum). */
   static readonly HISTOGRAM_SLOTS = { start: HISTOGRAM, end: HISTOGRAM + histogramSlots(ALLOCATION_DURATION_BUCKETS) };
 
   readonly name: string;
@@ -112,8 +114,7 @@ export class ListenerStats extends TrafficCounters {
 export function initListenerMemory(memory: Float64Array<ArrayBufferLike>): void {
   memory.fill(0);
   const h = ListenerStats.HISTOGRAM_SLOTS;
-  memory[h.end - 2] = Infinity;
-  memory[h.end - 1] = -Infinity;
+  clearHistogram(memory.subarray(h.start, h.end), ALLOCATION_DURATION_BUCKETS);
 }
 
 export function requestKey(method: RequestMethod, code: number): number {

@@ -3,8 +3,10 @@
 // StatsRegistry writes only its own stripe, with plain stores (a stripe has one writer), so the data path
 // sends no message and takes no lock. The main thread sums the stripes into its own registry's objects
 // before every collection (`refresh`): telemetry reads that registry exactly as in a single-threaded
-// gateway, and its objects keep their identity (first-seen times, labels) across collections.
+// gateway, and its objects keep their identity (first-seen times, labels) across collections. Counters and gauges
+// sum; a histogram combines as histogram.ts says (min of mins, max of maxes, each bucket's latest exemplar).
 import { ClusterStats } from './cluster-stats.ts';
+import type { Histogram } from './histogram.ts';
 import { ListenerStats, initListenerMemory } from './listener-stats.ts';
 import { clusterKey, type StatsMemory, type StatsRegistry } from './registry.ts';
 
@@ -20,7 +22,8 @@ const BYTES = Float64Array.BYTES_PER_ELEMENT;
 export class SharedStats {
   readonly stripes: number;
   readonly #registry: StatsRegistry;
-  readonly #listeners = new Map<string, SharedArrayBuffer>();
+  /** Each listener's block, and its histogram as each worker's stripe holds it. */
+  readonly #listeners = new Map<string, { block: SharedArrayBuffer; histograms: Histogram[] }>();
   readonly #clusters = new Map<string, { listener: string; cluster: string; block: SharedArrayBuffer }>();
 
   /** `registry` is the main thread's: its objects receive the sums. */
@@ -39,8 +42,13 @@ export class SharedStats {
       this.#registry.listener(listener);
       if (!this.#listeners.has(listener)) {
         const block = new SharedArrayBuffer(this.stripes * stride(ListenerStats.SLOTS) * BYTES);
-        for (let i = 0; i < this.stripes; i++) initListenerMemory(stripe(block, i, ListenerStats.SLOTS));
-        this.#listeners.set(listener, block);
+        const histograms: Histogram[] = [];
+        for (let i = 0; i < this.stripes; i++) {
+          const memory = stripe(block, i, ListenerStats.SLOTS);
+          initListenerMemory(memory);
+          histograms.push(new ListenerStats(listener, memory).allocationDuration);
+        }
+        this.#listeners.set(listener, { block, histograms });
       }
       for (const cluster of clusters) {
         this.#registry.cluster(listener, cluster);
@@ -55,38 +63,41 @@ export class SharedStats {
     for (const key of this.#clusters.keys()) if (!this.#registry.clusters.has(key)) this.#clusters.delete(key);
     return {
       stripes: this.stripes,
-      listeners: [...this.#listeners],
+      listeners: [...this.#listeners].map(([name, l]) => [name, l.block] as const),
       clusters: [...this.#clusters.values()].map((c) => [c.listener, c.cluster, c.block] as const),
     };
   }
 
-  /** Sums every stripe into the registry's objects. */
+  /** Combines every stripe into the registry's objects. */
   refresh(): void {
-    for (const [name, block] of this.#listeners) {
+    for (const [name, l] of this.#listeners) {
       const s = this.#registry.listeners.get(name);
-      if (s !== undefined) sumStripes(s.memory, block, this.stripes, ListenerStats.HISTOGRAM_SLOTS.end);
+      if (s === undefined) continue;
+      sumStripes(s.memory, l.block, this.stripes, ListenerStats.HISTOGRAM_SLOTS);
+      s.allocationDuration.combine(l.histograms);
     }
     for (const [key, c] of this.#clusters) {
       const s = this.#registry.clusters.get(key);
-      if (s !== undefined) sumStripes(s.memory, c.block, this.stripes, -1);
+      if (s !== undefined) sumStripes(s.memory, c.block, this.stripes);
     }
   }
 
   /** Allocations open now in each worker's stripe, summed over the listeners. */
   allocationsByWorker(): number[] {
     const out = new Array<number>(this.stripes).fill(0);
-    for (const block of this.#listeners.values()) {
+    for (const { block } of this.#listeners.values()) {
       for (let i = 0; i < this.stripes; i++) out[i] += new ListenerStats('', stripe(block, i, ListenerStats.SLOTS)).allocationsActive;
     }
     return out;
   }
 
   /** A worker is gone and with it everything it held open: its stripes' "open now" slots go to 0. Its counters
-   *  stay, so that totals never go down. */
+   *  stay, so that totals never go down; so do its exemplars, unless it died writing one. */
   clearGauges(worker: number): void {
-    for (const block of this.#listeners.values()) {
+    for (const { block, histograms } of this.#listeners.values()) {
       const m = stripe(block, worker, ListenerStats.SLOTS);
       for (const slot of ListenerStats.GAUGE_SLOTS) m[slot] = 0;
+      histograms[worker].writerGone();
     }
     for (const c of this.#clusters.values()) {
       const m = stripe(c.block, worker, ClusterStats.SLOTS);
@@ -124,27 +135,17 @@ function stripe(block: SharedArrayBuffer, i: number, slots: number): Float64Arra
   return new Float64Array(block, i * stride(slots) * BYTES, slots);
 }
 
-/**
- * target[k] = sum over stripes of slot k; the last two slots before `minMaxEnd` are a histogram's min and max,
- * which combine by min and max (-1: none).
- */
-function sumStripes(target: Float64Array<ArrayBufferLike>, block: SharedArrayBuffer, stripes: number, minMaxEnd: number): void {
+/** target[k] = sum over stripes of slot k, except the slots of `histogram` (they combine by Histogram.combine). */
+function sumStripes(target: Float64Array<ArrayBufferLike>, block: SharedArrayBuffer, stripes: number,
+  histogram?: { readonly start: number; readonly end: number }): void {
   const all = new Float64Array(block);
   const n = target.length;
   const step = stride(n);
   for (let k = 0; k < n; k++) {
-    if (k === minMaxEnd - 2) {
-      let min = Infinity;
-      for (let i = 0; i < stripes; i++) min = Math.min(min, all[i * step + k]);
-      target[k] = min;
-    } else if (k === minMaxEnd - 1) {
-      let max = -Infinity;
-      for (let i = 0; i < stripes; i++) max = Math.max(max, all[i * step + k]);
-      target[k] = max;
-    } else {
-      let sum = 0;
-      for (let i = 0; i < stripes; i++) sum += all[i * step + k];
-      target[k] = sum;
-    }
+    if (histogram !== undefined && k === histogram.start) k = histogram.end;
+    if (k >= n) break;
+    let sum = 0;
+    for (let i = 0; i < stripes; i++) sum += all[i * step + k];
+    target[k] = sum;
   }
 }
