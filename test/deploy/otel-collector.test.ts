@@ -9,7 +9,9 @@ import { checkCollectorConfig } from './support/otelcol-config-check.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const CONFIGS = [
-  ...readdirSync(join(REPO, 'otel-collector')).filter((f) => f.endsWith('.yaml')).map((f) => join('otel-collector', f)),
+  // builder-config.yaml is the collector builder's manifest (which components to build), not a collector config.
+  ...readdirSync(join(REPO, 'otel-collector')).filter((f) => f.endsWith('.yaml') && f !== 'builder-config.yaml')
+    .map((f) => join('otel-collector', f)),
   join('deploy', 'compose', 'otel-collector.yaml'),
 ];
 
