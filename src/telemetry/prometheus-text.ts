@@ -1,20 +1,22 @@
-// Prometheus text of metrics collected through the SDK (runtime metrics, or anything a reader returns):
-// `target_info` from the resource, then one contiguous family per exposed name. Naming follows exporter-prometheus
-// (`_total` appended to monotonic sums that lack it) but never appends unit suffixes and adds no otel_scope_* labels.
+// Prometheus text (0.0.4 or OpenMetrics, as the writer's format says) of metrics collected through the SDK (runtime
+// metrics, or anything a reader returns): `target_info` from the resource, then one contiguous family per exposed
+// name. Naming follows exporter-prometheus (`_total` appended to monotonic sums that lack it) but never appends unit
+// suffixes and adds no otel_scope_* labels.
 import { diag } from '@opentelemetry/api';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
-  ExpositionWriter, braces, familyHeader, formatValue, histogramLines, labelText, sanitizeName, type WriterOptions,
+  ExpositionWriter, braces, formatValue, labelText, sanitizeName, type FamilyType, type WriterOptions,
 } from './exposition-writer.ts';
 
 export async function writeMetricsText(rm: ResourceMetrics, w: ExpositionWriter, opts: { targetInfo?: boolean } = {}):
   Promise<void> {
   if (opts.targetInfo ?? true) {
-    w.append(familyHeader('target_info', 'gauge', 'Target metadata'), 0);
+    w.header('target_info', 'info', 'Target metadata');
     w.append(`target_info${braces(labelText(rm.resource.attributes))} 1\n`);
   }
   for (const [name, family] of groupFamilies(rm)) {
-    w.append(familyHeader(name, promType(family[0]), family[0].descriptor.description), 0);
+    const d = family[0].descriptor;
+    w.header(name, promType(family[0]), d.description, d.unit);
     for (const m of family) {
       if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) {
         for (const p of m.dataPoints) {
@@ -24,7 +26,7 @@ export async function writeMetricsText(rm: ResourceMetrics, w: ExpositionWriter,
       } else if (m.dataPointType === DataPointType.HISTOGRAM) {
         for (const p of m.dataPoints) {
           const { boundaries, counts } = p.value.buckets;
-          w.append(histogramLines(name, labelText(p.attributes), boundaries, counts, p.value.sum ?? 0, p.value.count),
+          w.append(w.format.histogram(name, labelText(p.attributes), boundaries, counts, p.value.sum ?? 0, p.value.count),
             counts.length + 2);
           if (w.due) await w.pause();
         }
@@ -68,7 +70,7 @@ export function exposedName(m: MetricData): string {
   return name;
 }
 
-function promType(m: MetricData): string {
+function promType(m: MetricData): FamilyType {
   switch (m.dataPointType) {
     case DataPointType.SUM: return m.isMonotonic ? 'counter' : 'gauge';
     case DataPointType.HISTOGRAM: return 'histogram';

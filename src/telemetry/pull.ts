@@ -1,6 +1,7 @@
 // The Prometheus pull endpoint: runtime metrics collected through the exporter's reader (the one MeterProvider),
 // then the gateway families straight from the registry; streamed in time-sliced chunks, gzip-compressed when the
-// scraper accepts it (Prometheus does; zlib runs on the libuv thread pool, not on the event loop).
+// scraper accepts it (Prometheus does; zlib runs on the libuv thread pool, not on the event loop). Text 0.0.4, or
+// OpenMetrics with exemplars when the scraper asks for it (openmetrics-accept.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,7 +10,8 @@ import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Logger, RateLimitedLog } from '../log/logger.ts';
 import type { StatsRegistry } from '../stats/registry.ts';
 import type { RouteHandler } from './http-server.ts';
-import { ExpositionWriter, PROMETHEUS_CONTENT_TYPE, type ChunkWriter } from './exposition-writer.ts';
+import { ExpositionWriter, PROMETHEUS_TEXT, type ChunkWriter, type ExpositionFormat } from './exposition-writer.ts';
+import { negotiateFormat } from './openmetrics-accept.ts';
 import { writeMetricsText } from './prometheus-text.ts';
 import { writeRegistryText } from './registry-text.ts';
 
@@ -25,13 +27,14 @@ export interface PullOptions {
 }
 
 /** One scrape's exposition, passed to `write` in chunks. */
-export async function writeScrape(opts: PullOptions, write: ChunkWriter): Promise<void> {
+export async function writeScrape(opts: PullOptions, write: ChunkWriter, format: ExpositionFormat = PROMETHEUS_TEXT):
+  Promise<void> {
   opts.registry.refresh();
   const { resourceMetrics, errors } = await opts.reader.collect();
   if (errors.length > 0) {
     opts.rateLimit.warn(opts.logger, 'scrape-collect', 'metrics collection reported errors', { error: errors[0] });
   }
-  const w = new ExpositionWriter(write, { sliceMs: opts.sliceMs });
+  const w = new ExpositionWriter(write, { sliceMs: opts.sliceMs, format });
   await writeMetricsText(resourceMetrics, w);
   await writeRegistryText(opts.registry, opts.version, w);
   await w.end();
@@ -49,10 +52,11 @@ export function metricsRoute(opts: PullOptions): RouteHandler {
 
 async function serveScrape(opts: PullOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const gzip = /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
+  const format = negotiateFormat(req.headers.accept);
   res.writeHead(200, {
-    'content-type': PROMETHEUS_CONTENT_TYPE,
+    'content-type': format.contentType,
     'cache-control': 'no-store',
-    vary: 'accept-encoding',
+    vary: 'accept, accept-encoding',
     ...(gzip ? { 'content-encoding': 'gzip' } : {}),
   });
   if (req.method === 'HEAD') {
@@ -60,14 +64,14 @@ async function serveScrape(opts: PullOptions, req: IncomingMessage, res: ServerR
     return;
   }
   if (!gzip) {
-    await writeScrape(opts, (chunk) => writeOrWait(res, chunk));
+    await writeScrape(opts, (chunk) => writeOrWait(res, chunk), format);
     res.end();
     return;
   }
   const z = createGzip({ level: 1 });
   const piping = pipeline(z, res);
   try {
-    await writeScrape(opts, (chunk) => writeOrWait(z, chunk));
+    await writeScrape(opts, (chunk) => writeOrWait(z, chunk), format);
     z.end();
   } catch (err) {
     z.destroy(err as Error); // settles `piping` with the error

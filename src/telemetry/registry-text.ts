@@ -1,4 +1,5 @@
-// The gateway families written as Prometheus text straight from the StatsRegistry, for the pull endpoint.
+// The gateway families written as Prometheus text (0.0.4 or OpenMetrics, with the allocation-duration exemplars)
+// straight from the StatsRegistry, for the pull endpoint.
 // Going through SDK data points instead allocates an object per series that lives for the whole scrape and gets
 // promoted, i.e. more major GCs on the relay's event loop as the gateway grows; this way a scrape allocates only
 // short-lived strings (bench/telemetry/scrape.ts compares the two). The series come
@@ -7,7 +8,7 @@ import type { StatsRegistry } from '../stats/registry.ts';
 import { FAMILIES } from './families.ts';
 import { listenerLabels } from './labels.ts';
 import { CLUSTER_SERIES, GATEWAY_SERIES, LISTENER_SERIES, buildInfoLabels, type Emit, type SeriesTable } from './registry-series.ts';
-import { braces, familyHeader, formatValue, histogramLines, labelText, type ExpositionWriter } from './exposition-writer.ts';
+import { braces, formatValue, labelText, type ExpositionWriter } from './exposition-writer.ts';
 
 export async function writeRegistryText(registry: StatsRegistry, version: string, w: ExpositionWriter): Promise<void> {
   // Snapshots, so every family lists the same listeners and clusters even if the registry changes mid-way.
@@ -17,10 +18,10 @@ export async function writeRegistryText(registry: StatsRegistry, version: string
   if (listeners.length > 0) {
     const f = FAMILIES.allocationDuration;
     const name = f.descriptor.name;
-    w.append(familyHeader(name, 'histogram', f.descriptor.description), 0);
+    w.header(name, 'histogram', f.descriptor.description, f.descriptor.unit);
     for (const s of listeners) {
       const h = s.allocationDuration;
-      w.append(histogramLines(name, labelText(listenerLabels(s).name), h.boundaries, h.counts, h.sum, h.count),
+      w.append(w.format.histogram(name, labelText(listenerLabels(s).name), h.boundaries, h.counts, h.sum, h.count, h),
         h.counts.length + 2);
       if (w.due) await w.pause();
     }
@@ -28,7 +29,7 @@ export async function writeRegistryText(registry: StatsRegistry, version: string
   for (const t of CLUSTER_SERIES) await writeFamily(w, t, clusters);
   for (const t of GATEWAY_SERIES) await writeFamily(w, t, [registry.gateway]);
   const info = FAMILIES.buildInfo;
-  w.append(familyHeader(info.descriptor.name, 'gauge', info.descriptor.description), 0);
+  w.header(info.descriptor.name, 'gauge', info.descriptor.description, info.descriptor.unit);
   w.append(`${info.descriptor.name}${braces(labelText(buildInfoLabels(version)))} 1\n`);
 }
 
@@ -39,7 +40,7 @@ async function writeFamily<S>(w: ExpositionWriter, t: SeriesTable<S>, items: rea
   const emit: Emit = (attributes, value) => {
     if (empty) {
       // FamilyKind values are the Prometheus type names.
-      w.append(familyHeader(name, t.family.kind, t.family.descriptor.description), 0);
+      w.header(name, t.family.kind, t.family.descriptor.description, t.family.descriptor.unit);
       empty = false;
     }
     w.append(`${name}${braces(labelText(attributes))} ${formatValue(value)}\n`);
