@@ -2,6 +2,8 @@
 // each reader. Unlike observable instruments it keeps no per-series state: a listener or cluster removed by
 // `registry.retain()` is absent from the very next collection, pull and push alike. (Observable instruments with
 // cumulative temporality keep reporting removed series, and cap each instrument at 2,000 series by default.)
+// Allocation-duration data points carry their buckets' exemplars (otlp-exemplars.ts sends them); with delta
+// temporality only those recorded since the previous collection.
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { hrTime, millisToHrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -18,6 +20,7 @@ import {
   CLUSTER_SERIES, GATEWAY_SERIES, LISTENER_SERIES, buildInfoLabels, type Emit, type SeriesTable,
 } from './registry-series.ts';
 import { DeltaTracker } from './delta.ts';
+import { bucketExemplars, type ExemplarDataPoint } from './otlp-exemplars.ts';
 import { TimeSlice, DEFAULT_SLICE_MS } from './time-slice.ts';
 
 export const SCOPE_NAME = 'stunner';
@@ -48,6 +51,8 @@ export class RegistryMetricProducer implements MetricProducer {
   readonly #histogramTemporality: AggregationTemporality;
   readonly #delta: DeltaTracker | undefined;
   readonly #sliceMs: number;
+  /** Wall-clock time (the exemplars' clock) when the previous collection started; delta sends exemplars since. */
+  #previousCollectionMs = -Infinity;
 
   constructor(opts: RegistryProducerOptions) {
     this.#registry = opts.registry;
@@ -65,6 +70,7 @@ export class RegistryMetricProducer implements MetricProducer {
 
   async collect(): Promise<CollectionResult> {
     const now = hrTime();
+    const wallNow = Date.now();
     const slice = new TimeSlice(this.#sliceMs);
     this.#registry.refresh();
     // Snapshots, so every family lists the same listeners and clusters even if the registry changes mid-way.
@@ -72,13 +78,17 @@ export class RegistryMetricProducer implements MetricProducer {
     const clusters = [...this.#registry.clusters.values()];
     const metrics: MetricData[] = [];
     for (const t of LISTENER_SERIES) metrics.push(await this.#family(t, listeners, now, slice));
-    const durations: Point<HistogramValue>[] = listeners.map((s) =>
-      point(startOf(s, now), now, listenerLabels(s).name, histogramValue(s.allocationDuration)));
+    const durations: ExemplarDataPoint[] = listeners.map((s) => {
+      const h = s.allocationDuration;
+      return { ...point(startOf(s, now), now, listenerLabels(s).name, histogramValue(h)),
+        exemplars: bucketExemplars(h, h.counts.length) };
+    });
     metrics.push(histogram(FAMILIES.allocationDuration, this.#histogramTemporality, durations));
     for (const t of CLUSTER_SERIES) metrics.push(await this.#family(t, clusters, now, slice));
     for (const t of GATEWAY_SERIES) metrics.push(await this.#family(t, [this.#registry.gateway], now, slice));
     metrics.push(gauge(FAMILIES.buildInfo, [point(PROCESS_START, now, this.#buildLabels, 1)]));
     if (this.#delta !== undefined) await this.#toDelta(this.#delta, metrics, now, slice);
+    this.#previousCollectionMs = wallNow;
     return {
       resourceMetrics: { resource: this.#resource, scopeMetrics: [{ scope: this.#scope, metrics }] },
       errors: [],
@@ -112,11 +122,15 @@ export class RegistryMetricProducer implements MetricProducer {
           if ((i & 255) === 255 && slice.due) await slice.yield();
         }
       } else if (m.dataPointType === DataPointType.HISTOGRAM) {
-        const points = m.dataPoints;
+        const points: ExemplarDataPoint[] = m.dataPoints;
         for (let i = 0; i < points.length; i++) {
           const p = points[i];
           const d = delta.histogram(name, p.attributes, p.value, p.startTime, now);
-          points[i] = point(d.start, now, p.attributes, d.value);
+          // A series seen before (its value a difference, not the cumulative one) covers the time since the previous
+          // collection: the exemplars recorded since (one recorded while that collection ran may come twice).
+          const since = d.value === p.value ? -Infinity : this.#previousCollectionMs;
+          points[i] = { ...point(d.start, now, p.attributes, d.value),
+            exemplars: p.exemplars?.filter((e) => e.timeMs >= since) };
         }
       }
     }

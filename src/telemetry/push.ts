@@ -1,10 +1,10 @@
 // OTLP push: a PeriodicExportingMetricReader with the http/protobuf or http/json exporter, configured only from the
 // parsed OTEL_* options. Memory stays bounded when the collector is down or slow: the reader runs one export at a
 // time (a tick that finds one pending is skipped), batches are sent one after another, every request gives up after
-// the OTLP timeout (retries included), and at most PUSH_CONCURRENCY request bodies are in flight.
+// the OTLP timeout (retries included), and at most PUSH_CONCURRENCY request bodies are in flight. The exporter is the
+// SDK's, with a serializer that also sends the allocation-duration exemplars (otlp-exemplar-exporter.ts).
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPMetricExporter as JsonExporter, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import type { Resource } from '@opentelemetry/resources';
 import {
   PeriodicExportingMetricReader, type InstrumentType, type PushMetricExporter, type ResourceMetrics,
@@ -12,6 +12,7 @@ import {
 import type { Logger, RateLimitedLog } from '../log/logger.ts';
 import type { StatsRegistry } from '../stats/registry.ts';
 import type { OtlpPushOptions, TemporalityPreference } from './env.ts';
+import { ExemplarMetricExporter, type ExemplarExporterConfig } from './otlp-exemplar-exporter.ts';
 import { RegistryMetricProducer } from './producer.ts';
 
 /** Requests in flight at once; > 1 only when a timed-out export is still being retried by the transport. */
@@ -27,8 +28,6 @@ const TEMPORALITY: Readonly<Record<TemporalityPreference, AggregationTemporality
   delta: AggregationTemporalityPreference.DELTA,
   lowmemory: AggregationTemporalityPreference.LOWMEMORY,
 };
-
-type ExporterConfig = NonNullable<ConstructorParameters<typeof ProtoExporter>[0]>;
 
 export interface PushDeps {
   readonly registry: StatsRegistry;
@@ -48,15 +47,15 @@ export function createPushReader(opts: OtlpPushOptions, deps: PushDeps): Periodi
       + 'set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf (port 4318) or http/json', { code: 'ERR_OTLP_PROTOCOL' });
     return undefined;
   }
-  const config: ExporterConfig = {
+  const config: ExemplarExporterConfig = {
     url: opts.endpoint,
     headers: { ...opts.headers },
-    compression: opts.compression as ExporterConfig['compression'],
+    compression: opts.compression as ExemplarExporterConfig['compression'],
     timeoutMillis: opts.timeoutMillis,
     temporalityPreference: TEMPORALITY[opts.temporality],
     concurrencyLimit: PUSH_CONCURRENCY,
   };
-  const inner = opts.protocol === 'http/json' ? new JsonExporter(config) : new ProtoExporter(config);
+  const inner = new ExemplarMetricExporter(opts.protocol, config);
   const exporter = new ReportingExporter(inner, (error) => {
     // OTLPExporterError carries the HTTP status as a numeric `code`.
     const status = (error as { code?: unknown } | undefined)?.code;
