@@ -112,6 +112,8 @@ test('a call\'s requests and its allocation as spans, linked and parented, from 
       assert.deepEqual(t['turn.clusters'], [CLUSTER]);
       assert.ok(BigInt(alloc.endTimeUnixNano) > BigInt(allocate.endTimeUnixNano));
       assert.ok(BigInt(alloc.startTimeUnixNano) <= BigInt(allocate.endTimeUnixNano));
+      // The allocation's duration observation carries the allocation span as its exemplar (OpenMetrics).
+      assert.deepEqual(await exemplarsOf(gw), [{ traceId: alloc.traceId, spanId: alloc.spanId }]);
       // The resource is the process's.
       const resource = receiver.requests.find((r) => r.path === '/v1/traces')!.body as unknown as
         { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] } }[] };
@@ -124,7 +126,7 @@ test('a call\'s requests and its allocation as spans, linked and parented, from 
     }
   });
 
-test('with two workers and OTEL_STUNNER_RECORD_USERNAME, allocations still open at shutdown get their span',
+test('with two workers: spans of both, exemplars combined, and allocations still open at shutdown get their span',
   { timeout: 60_000 }, async () => {
     const receiver = new OtlpJsonReceiver();
     const peer = await startEchoPeer('127.0.0.1');
@@ -133,7 +135,7 @@ test('with two workers and OTEL_STUNNER_RECORD_USERNAME, allocations still open 
     try {
       gw = await gatewayWithTraces(receiver, { OTEL_STUNNER_RECORD_USERNAME: 'true' }, ['-u', '2']);
       const port = gw.ports.get(LISTENER)!;
-      const SESSIONS = 6;
+      const SESSIONS = 8;
       for (let i = 0; i < SESSIONS; i++) {
         const c = await TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port, username: USER, password: PASS,
           rtoMs: 5000 });
@@ -142,19 +144,31 @@ test('with two workers and OTEL_STUNNER_RECORD_USERNAME, allocations still open 
         await c.channelBind(CHANNEL, { family: 4, address: '127.0.0.1', port: peer.port });
         await echoPaced(c, CHANNEL, 5, SIZE, 2);
       }
-      // SIGTERM with every allocation open: the drain times out, the gateway stops and ends them all.
+      // Half end now; their durations (all in the first bucket) carry the latest of them as the exemplar.
+      for (const c of clients.slice(0, SESSIONS / 2)) await c.refresh(0);
+      const deleted = await until('the deleted allocations\' spans', 15_000, async () => {
+        const a = received(receiver).filter((s) => s.name === 'turn.allocation');
+        return a.length === SESSIONS / 2 ? a : undefined;
+      });
+      const exemplars = await exemplarsOf(gw);
+      assert.equal(exemplars.length, 1);
+      assert.ok(deleted.some((s) => s.traceId === exemplars[0].traceId && s.spanId === exemplars[0].spanId));
+      // SIGTERM with the others open: the drain times out, the gateway stops and ends them.
       await gw.stop();
       gw = undefined;
       const spans = received(receiver);
       const allocations = spans.filter((s) => s.name === 'turn.allocation');
       assert.equal(allocations.length, SESSIONS);
+      const reasons = allocations.map((s) => spanAttributes(s)['turn.allocation.end_reason']);
+      assert.deepEqual(reasons.sort(), [...Array(SESSIONS / 2).fill('deleted'), ...Array(SESSIONS / 2).fill('shutdown')]);
+      const workers = new Set<unknown>();
       for (const s of allocations) {
         const a = spanAttributes(s);
-        assert.equal(a['turn.allocation.end_reason'], 'shutdown');
         assert.equal(a['turn.allocation.to_peer.packets'], 5);
         assert.equal(a['user.name'], USER);
-        assert.ok(a['turn.worker'] === 0 || a['turn.worker'] === 1);
+        workers.add(a['turn.worker']);
       }
+      assert.ok([...workers].every((w) => w === 0 || w === 1));
       // Each one the child of its Allocate span, whichever worker made them.
       const allocates = new Map(spans.filter((s) => s.name === 'turn.Allocate' && spanAttributes(s)['turn.response.code'] === 200)
         .map((s) => [s.spanId, s]));
@@ -167,3 +181,15 @@ test('with two workers and OTEL_STUNNER_RECORD_USERNAME, allocations still open 
       await receiver.close();
     }
   });
+
+/** The trace and span ids of the exemplars of stunner_allocation_duration_seconds in an OpenMetrics scrape. */
+async function exemplarsOf(gw: Stunnerd): Promise<{ traceId: string; spanId: string }[]> {
+  const res = await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`,
+    { headers: { accept: 'application/openmetrics-text;version=1.0.0' } });
+  assert.match(res.headers.get('content-type') ?? '', /application\/openmetrics-text/);
+  const text = await res.text();
+  return [...text.matchAll(/^stunner_allocation_duration_seconds_bucket\{[^}]*\} \d+ # \{([^}]*)\}/gm)].map((m) => ({
+    traceId: /trace_id="([0-9a-f]{32})"/.exec(m[1])![1],
+    spanId: /span_id="([0-9a-f]{16})"/.exec(m[1])![1],
+  }));
+}
