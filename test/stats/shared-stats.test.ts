@@ -214,7 +214,7 @@ test('real workers: exemplars read while a worker records them are never torn (v
     await Promise.all(workers.map((w) => w.terminate()));
   }
   shared.refresh();
-  assert.ok(seen > 1000, `${seen} exemplars checked`);
+  assert.ok(seen > 100, `${seen} exemplars checked`);
 });
 
 async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
