@@ -1,4 +1,5 @@
-// A real Prometheus server on loopback that scrapes the given targets, and its HTTP query API.
+// A real Prometheus server on loopback that scrapes the given targets (or, as a remote-write receiver, takes what is
+// pushed to /api/v1/write), and its HTTP query API.
 // The binary comes from PROMETHEUS_BIN or .cache/tools/prom (installed by .ci/tools-prometheus.sh); without it the
 // test fails: a skipped query test would let broken dashboards through.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -31,19 +32,24 @@ export class PrometheusServer {
     this.child = child;
   }
 
-  static async start(opts: { dir: string; job: string; targets: readonly string[]; scrapeIntervalS: number }): Promise<PrometheusServer> {
+  /** `targets` may be empty: with `remoteWriteReceiver` Prometheus then only stores what is written to `writeUrl`. */
+  static async start(opts: { dir: string; job: string; targets: readonly string[]; scrapeIntervalS: number;
+    remoteWriteReceiver?: boolean; }): Promise<PrometheusServer> {
     const bin = prometheusBinary();
     const port = await freeTcpPort();
     mkdirSync(join(opts.dir, 'data'), { recursive: true });
     const config = join(opts.dir, 'prometheus.yml');
-    writeFileSync(config, [
-      'global:',
-      `  scrape_interval: ${opts.scrapeIntervalS}s`,
-      `  scrape_timeout: ${opts.scrapeIntervalS}s`,
+    const scrape = opts.targets.length === 0 ? [] : [
       'scrape_configs:',
       `  - job_name: ${opts.job}`,
       '    static_configs:',
       `      - targets: [${opts.targets.map((t) => `'${t}'`).join(', ')}]`,
+    ];
+    writeFileSync(config, [
+      'global:',
+      `  scrape_interval: ${opts.scrapeIntervalS}s`,
+      `  scrape_timeout: ${opts.scrapeIntervalS}s`,
+      ...scrape,
       '',
     ].join('\n'));
     const child = startChild('prometheus', bin, [
@@ -51,11 +57,17 @@ export class PrometheusServer {
       `--storage.tsdb.path=${join(opts.dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1h',
+      ...(opts.remoteWriteReceiver === true ? ['--web.enable-remote-write-receiver'] : []),
     ]);
     const server = new PrometheusServer(`http://127.0.0.1:${port}`, child);
     await waitFor('Prometheus to be ready', async () => ((await fetch(`${server.url}/-/ready`)).ok ? true : undefined),
       { timeoutMs: 30_000, child });
     return server;
+  }
+
+  /** Where a Prometheus remote-write sender posts (with `remoteWriteReceiver`). */
+  get writeUrl(): string {
+    return `${this.url}/api/v1/write`;
   }
 
   private async api(path: string, params: Record<string, string | string[]>): Promise<unknown> {
