@@ -23,6 +23,11 @@ export interface PromResult {
   result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[];
 }
 
+export interface PromExemplars {
+  readonly seriesLabels: Record<string, string>;
+  readonly exemplars: readonly { labels: Record<string, string>; value: string; timestamp: number }[];
+}
+
 export class PrometheusServer {
   readonly url: string;
   readonly child: Child;
@@ -34,7 +39,7 @@ export class PrometheusServer {
 
   /** `targets` may be empty: with `remoteWriteReceiver` Prometheus then only stores what is written to `writeUrl`. */
   static async start(opts: { dir: string; job: string; targets: readonly string[]; scrapeIntervalS: number;
-    remoteWriteReceiver?: boolean; }): Promise<PrometheusServer> {
+    remoteWriteReceiver?: boolean; exemplars?: boolean; }): Promise<PrometheusServer> {
     const bin = prometheusBinary();
     const port = await freeTcpPort();
     mkdirSync(join(opts.dir, 'data'), { recursive: true });
@@ -58,6 +63,7 @@ export class PrometheusServer {
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1h',
       ...(opts.remoteWriteReceiver === true ? ['--web.enable-remote-write-receiver'] : []),
+      ...(opts.exemplars === true ? ['--enable-feature=exemplar-storage'] : []),
     ]);
     const server = new PrometheusServer(`http://127.0.0.1:${port}`, child);
     await waitFor('Prometheus to be ready', async () => ((await fetch(`${server.url}/-/ready`)).ok ? true : undefined),
@@ -86,6 +92,12 @@ export class PrometheusServer {
   queryRange(expr: string, startS: number, endS: number, stepS: number): Promise<PromResult> {
     return this.api('/api/v1/query_range',
       { query: expr, start: String(startS), end: String(endS), step: String(stepS) }) as Promise<PromResult>;
+  }
+
+  /** /api/v1/query_exemplars (with `exemplars`): per series, its exemplars' labels and values. */
+  exemplars(expr: string, startS: number, endS: number): Promise<PromExemplars[]> {
+    return this.api('/api/v1/query_exemplars', { query: expr, start: String(startS), end: String(endS) }) as
+      Promise<PromExemplars[]>;
   }
 
   async labelValues(label: string, match: string, startS: number, endS: number): Promise<string[]> {
