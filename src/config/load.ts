@@ -7,6 +7,7 @@ import { expandConfigEnv, type Environment } from './env.ts';
 import { isObject } from './fields.ts';
 import { attributeRendered, renderKubernetes } from './k8s/render.ts';
 import { isKubernetesObject } from './k8s/resources.ts';
+import { replaceNodeAddressPlaceholder } from './node-address.ts';
 import { parseDocuments } from './parse.ts';
 import type { StunnerConfig } from './types.ts';
 import { checkConfig } from './validate.ts';
@@ -51,8 +52,9 @@ export function loadConfigText(text: string, options: LoadOptions = {}): LoadedC
     throw new ConfigError(CONFIG_ERROR_CODES.invalid,
       [{ path: '', message: `a stunnerd config is a single document, got ${present.length}` }]);
   }
-  const { config, warnings } = checkConfig(expandConfigEnv(present[0], env));
-  return { config, warnings, source: 'stunnerd' };
+  const placed = replaceNodeAddressPlaceholder(present[0]);
+  const { config, warnings } = checkConfig(expandConfigEnv(placed.doc, withStunnerPort(env)));
+  return { config, warnings: [...placed.warnings, ...warnings], source: 'stunnerd' };
 }
 
 /** Reads and loads a config file; every error is a ConfigError naming the file. */
@@ -69,6 +71,18 @@ export async function loadConfigFile(path: string, env?: Environment, options: L
   } catch (e) {
     throw e instanceof ConfigError ? e.inFile(path) : e;
   }
+}
+
+/**
+ * Upstream expands `$STUNNER_PORT` as if it were set to STUNNER_PUBLIC_PORT (or 3478) when it is unset or not a
+ * number; the same here, without touching the process environment.
+ */
+function withStunnerPort(env: Environment): Environment {
+  const port = env.STUNNER_PORT;
+  if (port !== undefined && /^[0-9]+$/.test(port)) return env;
+  const publicPort = env.STUNNER_PUBLIC_PORT;
+  const fallback = publicPort !== undefined && /^[+-]?[0-9]+$/.test(publicPort) ? String(Number(publicPort)) : '3478';
+  return { ...env, STUNNER_PORT: fallback };
 }
 
 /** A dump of the operator's stunnerd ConfigMap (and nothing to render) carries the config itself. */

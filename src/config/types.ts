@@ -10,7 +10,8 @@ export type ClusterType = (typeof CLUSTER_TYPES)[number];
 export const CLUSTER_PROTOCOLS = ['UDP', 'TCP'] as const;
 export type ClusterProtocol = (typeof CLUSTER_PROTOCOLS)[number];
 
-export const AUTH_TYPES = ['static', 'ephemeral'] as const;
+/** `none`: upstream's STUN-only mode (Binding answered, every TURN request refused). */
+export const AUTH_TYPES = ['static', 'ephemeral', 'none'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 export interface AdminConfig {
@@ -41,7 +42,7 @@ export interface LimitsConfig {
 export interface AuthConfig {
   readonly type: AuthType;
   readonly realm: string;
-  /** static: username, password; ephemeral: secret. */
+  /** static: username, password; ephemeral: secret; none: empty. */
   readonly credentials: Readonly<Record<string, string>>;
 }
 

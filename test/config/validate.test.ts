@@ -193,7 +193,7 @@ describe('validateConfig: every rule names its field', () => {
     ['TLS key of another cert', withListener({ protocol: 'TURN-DTLS', cert: CERT_B64, key: OTHER_KEY_PEM }),
       'listeners[0].key: does not match the certificate'],
     ['auth type unknown', withAuth({ type: 'oauth', credentials: { username: 'u', password: 'p' } }),
-      'auth.type: must be static or ephemeral (or plaintext, longterm, timewindowed), got "oauth"'],
+      'auth.type: must be static, ephemeral or none (or plaintext, longterm, timewindowed), got "oauth"'],
     ['static without password', withAuth({ type: 'static', credentials: { username: 'u' } }),
       'auth.credentials.password: required for static auth'],
     ['ephemeral without secret', withAuth({ type: 'ephemeral', credentials: { username: 'u', password: 'p' } }),
@@ -277,8 +277,15 @@ describe('validateConfig: warnings', () => {
       { path: 'listeners[0].color', message: 'unknown field, ignored' },
       { path: 'extra', message: 'unknown field, ignored' },
     ]],
-    ['upstream-only admin settings', withAdmin({ offload_engine: 'XDP' }), [
-      { path: 'admin.offload_engine', message: 'upstream stunnerd setting not supported here, ignored' },
+    ['upstream-only admin settings: one warning for all of them', withAdmin({ offload_engine: 'XDP',
+      offload_interfaces: ['eth0'], license_config: { key: 'k', hmac: 'h' } }), [
+      { path: 'admin.offload_engine', message: 'not available in this implementation, ignored: offload_engine XDP ' +
+        '(running without offload); license_config (open-source features only)' },
+    ]],
+    ['offload_engine None is the default: no warning', withAdmin({ offload_engine: 'None', offload_interfaces: [] }), []],
+    ['auth type none: STUN only', { ...baseConfig(), auth: { type: 'none' } }, [
+      { path: 'auth.type', message: 'none: no TURN client can authenticate, so nothing is relayed; only STUN ' +
+        'Binding requests are answered (upstream\'s STUN-only mode)' },
     ]],
     ['route to a missing cluster', withListener({ routes: ['media', 'gone'] }), [
       { path: 'listeners[0].routes[1]', message: 'no cluster named "gone": the route admits no peer' },

@@ -10,18 +10,15 @@ import { childPath, type ProblemSink } from '../errors.ts';
 import { describeValue, readInteger, readObject, readString, warnUnknownFields, type RawObject } from '../fields.ts';
 import { checkEndpoint } from '../http-endpoint.ts';
 import type { AdminConfig, LimitsConfig } from '../types.ts';
+import { checkUpstreamAdmin, UPSTREAM_ADMIN_FIELDS } from './upstream-admin.ts';
 
 const ADMIN_FIELDS = ['name', 'loglevel', 'metrics_endpoint', 'healthcheck_endpoint', 'user_quota', 'limits'];
-/** Upstream stunnerd fields this implementation has no use for. */
-const UPSTREAM_ONLY_FIELDS = ['offload_engine', 'offload_interfaces', 'license_config'];
 const LIMITS_FIELDS = ['max_allocations', 'max_permissions_per_allocation', 'max_channels_per_allocation',
   'unauthenticated_rate', 'drain_timeout'];
 
 export function validateAdmin(raw: RawObject, path: string, problems: ProblemSink): AdminConfig {
-  for (const key of UPSTREAM_ONLY_FIELDS) {
-    if (key in raw) problems.warn(childPath(path, key), 'upstream stunnerd setting not supported here, ignored');
-  }
-  warnUnknownFields(raw, [...ADMIN_FIELDS, ...UPSTREAM_ONLY_FIELDS], path, problems);
+  checkUpstreamAdmin(raw, path, problems);
+  warnUnknownFields(raw, [...ADMIN_FIELDS, ...UPSTREAM_ADMIN_FIELDS], path, problems);
 
   const loglevel = readString(raw, 'loglevel', path, problems, DEFAULT_LOGLEVEL);
   try {

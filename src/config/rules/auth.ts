@@ -1,4 +1,5 @@
-// auth: static (username/password) or ephemeral (TURN REST API shared secret) credentials.
+// auth: static (username/password) or ephemeral (TURN REST API shared secret) credentials, or none (upstream's
+// STUN-only mode: no TURN user can authenticate).
 
 import { DEFAULT_AUTH_TYPE, DEFAULT_REALM } from '../defaults.ts';
 import { childPath, type ProblemSink } from '../errors.ts';
@@ -17,16 +18,27 @@ export const AUTH_TYPE_ALIASES: Readonly<Record<string, AuthType>> = {
 const REQUIRED_CREDENTIALS: Readonly<Record<AuthType, readonly string[]>> = {
   static: ['username', 'password'],
   ephemeral: ['secret'],
+  none: [],
 };
+
+/** Upstream v1.2.1 accepts `none` in a stunnerd config (not in a GatewayConfig, whose renderer uses the aliases). */
+function parseAuthType(raw: string): AuthType | undefined {
+  const lower = raw.toLowerCase();
+  return lower === 'none' ? 'none' : AUTH_TYPE_ALIASES[lower];
+}
 
 export function validateAuth(raw: RawObject, path: string, problems: ProblemSink): AuthConfig {
   warnUnknownFields(raw, ['type', 'realm', 'credentials'], path, problems);
   const rawType = readString(raw, 'type', path, problems, DEFAULT_AUTH_TYPE);
-  let type = AUTH_TYPE_ALIASES[rawType.toLowerCase()];
+  let type = parseAuthType(rawType);
   if (type === undefined) {
     problems.error(childPath(path, 'type'),
-      `must be static or ephemeral (or plaintext, longterm, timewindowed), got ${describeValue(rawType)}`);
+      `must be static, ephemeral or none (or plaintext, longterm, timewindowed), got ${describeValue(rawType)}`);
     type = 'static';
+  }
+  if (type === 'none') {
+    problems.warn(childPath(path, 'type'), 'none: no TURN client can authenticate, so nothing is relayed; only STUN ' +
+      'Binding requests are answered (upstream\'s STUN-only mode)');
   }
 
   const credsPath = childPath(path, 'credentials');

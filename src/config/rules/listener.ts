@@ -37,7 +37,9 @@ export function validateListener(raw: RawObject, path: string, problems: Problem
     protocol = DEFAULT_LISTENER_PROTOCOL;
   }
 
-  const address = readString(raw, 'address', path, problems, DEFAULT_LISTENER_ADDRESS).trim();
+  let address = readString(raw, 'address', path, problems, DEFAULT_LISTENER_ADDRESS).trim();
+  // Upstream special-cases this one name.
+  if (address === 'localhost') address = '127.0.0.1';
   if (isIP(address) === 0) problems.error(childPath(path, 'address'), `must be an IP address, got ${describeValue(address)}`);
 
   const publicAddress = readString(raw, 'public_address', path, problems).trim();
