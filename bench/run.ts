@@ -8,7 +8,10 @@
 //     (bench/transports.ts).
 //  5. Many flows at media rates (bench/many-flows.ts): RTP-like uclient load with RTT percentiles, capacity
 //     at loss <= 0.1 %, 1 vs 2 workers, and the bare Node relay's floor, next to coturn.
-// Usage: node bench/run.ts [--quick] [--skip-idle] [--skip-transports] [--skip-many-flows]
+//  6. Tracing (bench/tracing.ts): stunnerd with tracing off vs on (always_on, OTLP to a receiving sink) under
+//     RTP-like uclient load (server CPU per echoed message, loss, RTT; coturn for reference) and under session
+//     churn (server CPU per allocation, spans made and bytes received).
+// Usage: node bench/run.ts [--quick] [--skip-idle] [--skip-transports] [--skip-many-flows] [--skip-tracing]
 // Bounded in time (well under 25 minutes in full, a hard stop at 25); binds 127.0.0.1 only.
 // stunnerd runs with --udp-thread-num 1 unless a section says otherwise.
 import { parseArgs } from 'node:util';
@@ -18,14 +21,16 @@ import { uclientLoad, type UclientLoad } from './lib/uclient-load.ts';
 import { idleAllocations } from './idle-allocations.ts';
 import { DEFAULTS as TRANSPORT_DEFAULTS, formatRows, runTransportBench } from './transports.ts';
 import { runManyFlows, SECTIONS as MANY_FLOWS_SECTIONS } from './many-flows.ts';
+import { runTracingBench } from './tracing.ts';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-transports': { type: 'boolean' },
-    'skip-many-flows': { type: 'boolean' },
+    'skip-many-flows': { type: 'boolean' }, 'skip-tracing': { type: 'boolean' },
   },
 });
 const quick = values.quick ?? false;
+const started = performance.now();
 const hardStop = setTimeout(() => {
   console.error('bench: hard time limit reached');
   process.exit(2);
@@ -113,4 +118,14 @@ if (!values['skip-transports']) {
 // 5. Many flows at media rates.
 if (!values['skip-many-flows']) {
   await runManyFlows({ quick, sections: MANY_FLOWS_SECTIONS, rounds: quick ? 1 : 3 });
+}
+
+// 6. Tracing: about 3.5 minutes (under 1 with --quick); skipped, saying so, when the hard stop would cut it short.
+if (!values['skip-tracing']) {
+  const leftMin = 25 - (performance.now() - started) / 60_000;
+  if (leftMin < (quick ? 1.5 : 4.5)) {
+    console.log(`\n## tracing: skipped, ${leftMin.toFixed(1)} min left before the hard stop (run sh bin/node.sh bench/tracing.ts)`);
+  } else {
+    await runTracingBench({ quick, rounds: quick ? 1 : 3, steadyRounds: quick ? 1 : 2 });
+  }
 }
