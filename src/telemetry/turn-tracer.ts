@@ -137,9 +137,11 @@ function connectionAttributes(listener: ListenerContext, link: ClientLink, worke
     'network.peer.address': link.remoteAddress,
     'network.peer.port': link.remotePort,
   };
-  if (listener.address !== undefined) {
-    a['server.address'] = listener.address.address;
-    a['server.port'] = listener.address.port;
+  // Read once: on a UDP listener it asks the socket (a system call).
+  const bound = listener.address;
+  if (bound !== undefined) {
+    a['server.address'] = bound.address;
+    a['server.port'] = bound.port;
   }
   if (worker !== undefined) a['turn.worker'] = worker;
   return a;
