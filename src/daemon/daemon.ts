@@ -1,7 +1,9 @@
-// stunnerd as a process: loads the config, runs the gateway and its telemetry, reloads on SIGHUP or a
-// file change, drains on SIGTERM. A config that fails to load or apply never replaces the running one.
+// stunnerd as a process: loads the config, runs the gateway and its telemetry, reloads on SIGHUP, a file
+// change or a config discovery update, drains on SIGTERM. A config that fails to load or apply never replaces
+// the running one.
 import type { StunnerConfig } from '../config/types.ts';
-import { ConfigError, formatProblem } from '../config/errors.ts';
+import { isZeroConfig } from '../config/cds/zero-config.ts';
+import { ConfigError, formatProblem, type ConfigProblem } from '../config/errors.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Dataplane } from '../dataplane/dataplane.ts';
 import { WorkerPool } from '../dataplane/worker-pool.ts';
@@ -10,8 +12,16 @@ import { ConfigWatch, fileDigest, type ConfigWatchOptions } from './config-watch
 import { LoggerFactory, type LogFormat, type Logger } from '../log/logger.ts';
 import { StatsRegistry } from '../stats/registry.ts';
 import { Telemetry } from '../telemetry/telemetry.ts';
-import { statusFromConfig, type GatewayStatusSnapshot, type StatusSource } from '../telemetry/health.ts';
+import { statusFromConfig, type ConfigSourceStatus, type GatewayStatusSnapshot, type StatusSource } from '../telemetry/health.ts';
 import { MAIN_EVENT_LOOP, type EventLoop } from '../telemetry/runtime-metrics.ts';
+import type { DrainMode } from './command-line.ts';
+import { DryRunDataplane } from './dry-run-dataplane.ts';
+
+/** A config to apply, with what validation found questionable in it. */
+export interface ConfigUpdate {
+  readonly config: StunnerConfig;
+  readonly warnings: readonly ConfigProblem[];
+}
 
 export interface DaemonOptions {
   /** A stunnerd config or Kubernetes resources file. */
@@ -26,6 +36,12 @@ export interface DaemonOptions {
   readonly workers?: number;
   /** With workers: TURN-UDP clients get connected sockets of their own (default true; see udp-listener.ts). */
   readonly clientSockets?: boolean;
+  /** -d: configs are validated and logged, nothing is bound (no listener, no metrics or health server). */
+  readonly dryRun?: boolean;
+  /** --force-ready-status: /ready answers 200 even while not ready or draining. */
+  readonly forceReady?: boolean;
+  /** `builtin` is the -w bootstrap zero-config (its health endpoint may differ): not ready until another config. */
+  readonly bootstrap?: boolean;
 }
 
 export class Daemon implements StatusSource {
@@ -37,11 +53,19 @@ export class Daemon implements StatusSource {
   #telemetry: Telemetry | undefined;
   #reloading: Promise<boolean> = Promise.resolve(true);
   #draining = false;
+  /** Upstream's readiness: set by the first config that is not the bootstrap zero-config, never cleared. */
+  #configured = false;
+  /** Warnings already logged: a config discovery server resends the same config on every reconnect. */
+  readonly #warned = new Set<string>();
   /** What the config file held just before the first load; a watch starts from it. */
   #startDigest: string | undefined;
+  /** Where the config comes from, for /status; set by the command. */
+  configSource: ConfigSourceStatus | undefined;
+  readonly forceReady: boolean;
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
+    this.forceReady = opts.forceReady ?? false;
     this.logs = new LoggerFactory({ format: opts.logFormat, levels: opts.logLevel ?? 'all:INFO' });
     this.#log = this.logs.get('stunnerd');
   }
@@ -64,34 +88,56 @@ export class Daemon implements StatusSource {
     return this.#telemetry;
   }
 
+  /** The config running now (undefined before start). */
+  get config(): StunnerConfig | undefined {
+    return this.#dataplane?.config;
+  }
+
   ready(): boolean {
-    return this.#dataplane !== undefined && !this.#draining;
+    return this.#dataplane !== undefined && this.#configured && !this.#draining;
   }
 
   status(): GatewayStatusSnapshot {
     const dp = this.#dataplane;
-    if (dp === undefined) return { name: '', configGeneration: 0, listeners: [], clusters: [] };
+    const source = this.configSource === undefined ? {} : { configSource: this.configSource };
+    if (dp === undefined) return { name: '', configGeneration: 0, listeners: [], clusters: [], ...source };
     const s = statusFromConfig(dp.config, dp.generation);
     // Report the ports actually bound (a config may ask for port 0).
     const listeners = s.listeners.map((l) => ({ ...l, port: dp.boundPort(l.name) ?? l.port }));
     const workers = this.workers?.stats.allocationsByWorker().map((allocations, worker) => ({ worker, allocations }));
-    return { ...s, listeners, ...(workers === undefined ? {} : { workers }) };
+    return { ...s, listeners, ...(workers === undefined ? {} : { workers }), ...source };
   }
 
-  async #load(): Promise<StunnerConfig> {
-    if (this.#opts.configPath === undefined) return this.#opts.builtin!;
+  async #load(): Promise<ConfigUpdate> {
+    if (this.#opts.configPath === undefined) return { config: this.#opts.builtin!, warnings: [] };
     const { config, warnings, source } = await loadConfigFile(this.#opts.configPath, this.#opts.env);
-    for (const w of warnings) this.#log.warn(`config: ${formatProblem(w)}`);
     this.#log.debug('config loaded', { file: this.#opts.configPath, source });
-    return config;
+    return { config, warnings };
+  }
+
+  #logWarnings(warnings: readonly ConfigProblem[]): void {
+    for (const w of warnings) {
+      const line = `config: ${formatProblem(w)}`;
+      if (this.#warned.has(line)) continue;
+      this.#warned.add(line);
+      this.#log.warn(line);
+    }
   }
 
   /** Loads the first config and starts everything; throws (with a message naming the problem) on failure. */
   async start(): Promise<void> {
     // Taken before the load: should the file change in between, the watch sees a difference and reloads.
     if (this.#opts.configPath !== undefined) this.#startDigest = await fileDigest(this.#opts.configPath);
-    const config = await this.#load();
+    const { config, warnings } = await this.#load();
+    this.#logWarnings(warnings);
     this.#applyLogLevel(config);
+    this.#configured = this.#opts.bootstrap !== true && !isZeroConfig(config);
+    if (this.#opts.dryRun === true) {
+      this.#dataplane = new DryRunDataplane(config);
+      this.#log.info('dry run: config valid; no listener, metrics or health server is started',
+        { name: config.admin.name, listeners: config.listeners.length, clusters: config.clusters.length });
+      return;
+    }
     const workers = this.#opts.workers ?? 1;
     let pool: WorkerPool | undefined;
     this.#telemetry = new Telemetry({ registry: this.registry, logger: this.logs, status: this, env: this.#opts.env,
@@ -145,17 +191,30 @@ export class Daemon implements StatusSource {
    * config, is logged, and counted in stunner_config_reloads_total{result="failure"}.
    */
   reload(reason: string): Promise<boolean> {
-    this.#reloading = this.#reloading.then(() => this.#reload(reason));
+    return this.update(reason, () => this.#load());
+  }
+
+  /**
+   * Applies the config `load` produces, after any reload or update in progress (config discovery pushes them).
+   * `load` may resolve undefined to skip (an ignored delete, an unchanged config): nothing is counted then. A
+   * throw is a rejected config, counted and logged as a failed reload.
+   */
+  update(reason: string, load: () => Promise<ConfigUpdate | undefined> | ConfigUpdate | undefined): Promise<boolean> {
+    this.#reloading = this.#reloading.then(() => this.#reload(reason, load));
     return this.#reloading;
   }
 
-  async #reload(reason: string): Promise<boolean> {
+  async #reload(reason: string, load: () => Promise<ConfigUpdate | undefined> | ConfigUpdate | undefined):
+    Promise<boolean> {
     const gw = this.#dataplane;
     if (gw === undefined || this.#draining) return false;
     const stats = this.registry.gateway;
     let next: StunnerConfig;
     try {
-      next = await this.#load();
+      const update = await load();
+      if (update === undefined) return false;
+      this.#logWarnings(update.warnings);
+      next = update.config;
     } catch (err) {
       stats.configReloadsFailure++;
       stats.lastReloadSuccessful = 0;
@@ -181,24 +240,26 @@ export class Daemon implements StatusSource {
     }
     stats.configReloadsSuccess++;
     stats.lastReloadSuccessful = 1;
+    if (!this.#configured && !isZeroConfig(next)) this.#configured = true;
     this.#log.info('config reloaded', { reason, generation: gw.generation });
     return true;
   }
 
   /**
-   * SIGTERM: /ready turns 503, new allocations are refused, existing ones keep relaying until they end
-   * or `drainTimeoutS` passes. Resolves when it is time to exit.
+   * SIGTERM: /ready turns 503 (unless forced ready), no more config is applied, existing allocations keep
+   * relaying until they end or `drainTimeoutS` passes; new allocations are still accepted (mode `accept`,
+   * upstream's) or answered 486 (mode `refuse`). Resolves when it is time to exit.
    */
-  async drain(drainTimeoutS?: number): Promise<void> {
+  async drain(drainTimeoutS?: number, mode: DrainMode = 'refuse'): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
     this.#telemetry?.setShuttingDown();
     const dp = this.#dataplane;
     if (dp === undefined) return;
-    dp.drain();
+    if (mode === 'refuse') dp.drain();
     const timeoutS = drainTimeoutS ?? dp.config.admin.limits.drain_timeout;
     const deadline = Date.now() + timeoutS * 1000;
-    this.#log.info('draining', { allocations: dp.allocations(), timeoutSeconds: timeoutS });
+    this.#log.info('draining', { allocations: dp.allocations(), timeoutSeconds: timeoutS, mode });
     while (dp.allocations() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -34,9 +34,9 @@ test('SIGTERM drains: not ready, still live, new Allocate 486, relaying goes on;
     await sleep(300);
     d.signal('SIGTERM');
     await waitUntil('/ready 503', async () => (await httpStatus(`${d.healthUrl}/ready`)) === 503, 10_000, d);
-    assert.equal(await (await fetch(`${d.healthUrl}/ready`)).text(), 'shutting_down\n');
+    assert.equal(await (await fetch(`${d.healthUrl}/ready`)).text(), '{"status":503,"message":"stunnerd not ready"}\n');
     assert.equal(await httpStatus(`${d.healthUrl}/live`), 200);
-    assert.equal((await d.status()).status, 'shutting_down');
+    assert.equal((await d.status()).status, 'TERMINATING');
 
     assert.equal(await allocateCode({ kind: 'udp', port: ports.turn, username: USER, password: PASS }), 486);
     assert.equal(await d.value('stunner_requests_total', { name: 'udp', method: 'allocate', code: '486' }), 1);
@@ -52,7 +52,7 @@ test('SIGTERM drains: not ready, still live, new Allocate 486, relaying goes on;
     const exit = await d.exit;
     assert.deepEqual([exit.code, exit.signal], [0, null]);
     assert.ok(exit.at - t0 < 5000, `exited ${Math.round(exit.at - t0)} ms after the last allocation ended`);
-    assert.match(d.output(), /draining allocations=1 timeoutSeconds=3600[\s\S]*drained remaining=0/);
+    assert.match(d.output(), /draining allocations=1 timeoutSeconds=3600 mode=refuse[\s\S]*drained remaining=0/);
   } finally {
     probe.close();
     await d.kill();
@@ -149,7 +149,7 @@ test('--drain-timeout 2 exits 0 after about 2 s with an allocation still open', 
     const took = exit.at - t0;
     assert.deepEqual([exit.code, exit.signal], [0, null]);
     assert.ok(took >= 1800 && took < 7000, `exited after ${Math.round(took)} ms`);
-    assert.match(d.output(), /draining allocations=1 timeoutSeconds=2[\s\S]*drained remaining=1/);
+    assert.match(d.output(), /draining allocations=1 timeoutSeconds=2 mode=refuse[\s\S]*drained remaining=1/);
   } finally {
     probe.close();
     await d.kill();

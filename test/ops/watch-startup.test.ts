@@ -27,8 +27,8 @@ test('-w: a config rewritten while stunnerd starts is applied', async () => {
     await new Promise((r) => setTimeout(r, 300));
     p.child.kill('SIGCONT');
     const status = async () => (await (await fetch(`http://127.0.0.1:${ports.health}/status`)).json()) as
-      { name: string; configGeneration: number };
-    await waitUntil('the rewritten config running', async () => (await status()).name === 'second', 8000);
+      { admin: { name: string }; configGeneration: number };
+    await waitUntil('the rewritten config running', async () => (await status()).admin.name === 'second', 8000);
     assert.equal((await status()).configGeneration, 2);
     assert.match(p.output(), /config reloaded reason="file changed" generation=2/);
   } finally {

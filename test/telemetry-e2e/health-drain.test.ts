@@ -27,7 +27,7 @@ test('SIGTERM: /ready 503 and /live 200 while an allocation drains, relaying goe
     const client = await TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port, username: USER, password: PASS, rtoMs: 5000 });
     try {
       const ready = await get(`${gw.healthUrl}/ready`);
-      assert.deepEqual([ready.status, ready.body], [200, 'ready\n']);
+      assert.deepEqual([ready.status, ready.body], [200, '{"status":200,"message":"READY"}\n']);
       assert.equal((await get(`${gw.healthUrl}/live`)).status, 200);
 
       await client.allocate();
@@ -40,10 +40,10 @@ test('SIGTERM: /ready 503 and /live 200 while an allocation drains, relaying goe
         const res = await get(`${gw.healthUrl}/ready`);
         return res.status === 503 ? res : undefined;
       });
-      assert.equal(draining.body, 'shutting_down\n');
+      assert.equal(draining.body, '{"status":503,"message":"stunnerd not ready"}\n');
       assert.equal((await get(`${gw.healthUrl}/live`)).status, 200, 'alive while draining');
-      const status = JSON.parse((await get(`${gw.healthUrl}/status`)).body) as { status: string; allocations: number };
-      assert.deepEqual([status.status, status.allocations], ['shutting_down', 1]);
+      const status = JSON.parse((await get(`${gw.healthUrl}/status`)).body) as { status: string; allocationCount: number };
+      assert.deepEqual([status.status, status.allocationCount], ['TERMINATING', 1]);
 
       // The open allocation keeps relaying; a new one is refused (486) instead of landing on a dying gateway.
       await echoLockStep(client, 0x4000, 5, 100);

@@ -1,5 +1,6 @@
-// Health endpoints and the admin HTTP servers: /live, /ready (503 -> 200 -> 503 on shutdown), /status, one shared
-// server for equal host:port, restarts limited to the changed endpoint, bind errors reported, not thrown.
+// Health endpoints and the admin HTTP servers: /live, /ready (503 -> 200 -> 503 on shutdown) and /status with
+// upstream stunnerd's bodies, one shared server for equal host:port, restarts limited to the changed endpoint,
+// bind errors reported, not thrown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -39,16 +40,18 @@ async function freePort(): Promise<{ server: Server; port: number }> {
 test('health: /live always 200; /ready 503 before the first config, 200 once running, 503 when shutting down', async () => {
   await withTelemetry({ metrics_endpoint: '', healthcheck_endpoint: 'http://127.0.0.1:0' }, async (t, status) => {
     const url = base(t, HEALTH_FIELD);
-    assert.equal((await get(`${url}/live`)).status, 200);
+    const live = await get(`${url}/live`);
+    assert.deepEqual([live.status, live.headers['content-type'], live.body], [200, 'application/json; charset=utf-8', '{}\n']);
     const notReady = await get(`${url}/ready`);
     assert.equal(notReady.status, 503);
-    assert.equal(notReady.body, 'not_ready\n');
+    assert.equal(notReady.body, '{"status":503,"message":"stunnerd not ready"}\n', "upstream's body");
     status.isReady = true;
-    assert.equal((await get(`${url}/ready`)).status, 200);
+    const ready = await get(`${url}/ready`);
+    assert.deepEqual([ready.status, ready.body], [200, '{"status":200,"message":"READY"}\n']);
     t.setShuttingDown();
     const draining = await get(`${url}/ready`);
     assert.equal(draining.status, 503);
-    assert.equal(draining.body, 'shutting_down\n');
+    assert.equal(draining.body, '{"status":503,"message":"stunnerd not ready"}\n');
     assert.equal((await get(`${url}/live`)).status, 200, 'still alive while draining');
     assert.equal((await get(`${url}/nope`)).status, 404);
     const post = await get(`${url}/ready`, {}, 'POST');
@@ -56,15 +59,27 @@ test('health: /live always 200; /ready 503 before the first config, 200 once run
   });
 });
 
-test('health: /status is JSON with listeners, clusters, allocation counts and the config generation', async () => {
+test('health: --force-ready-status keeps /ready 200 before the first config and while shutting down; /status tells', async () => {
+  await withTelemetry({ metrics_endpoint: '', healthcheck_endpoint: 'http://127.0.0.1:0' }, async (t, status) => {
+    const url = base(t, HEALTH_FIELD);
+    status.forceReady = true;
+    assert.equal((await get(`${url}/ready`)).status, 200);
+    t.setShuttingDown();
+    assert.equal((await get(`${url}/ready`)).status, 200);
+    assert.equal((JSON.parse((await get(`${url}/status`)).body) as { status: string }).status, 'TERMINATING');
+  });
+});
+
+test("health: /status is upstream's StunnerStatus with allocation counts, no secrets, and our fields besides", async () => {
   await withTelemetry({ metrics_endpoint: '', healthcheck_endpoint: 'http://127.0.0.1:0/ignored-path' }, async (t, status) => {
     const config = {
       version: 'v1',
-      admin: { name: 'stunnerd-1' },
+      admin: { name: 'stunnerd-1', loglevel: 'all:INFO', metrics_endpoint: '', healthcheck_endpoint: 'http://:8086',
+        user_quota: 0 },
       auth: { type: 'static', realm: 'r', credentials: { username: 'u', password: 'secret-pass' } },
       listeners: [
         { name: 'udp-listener', protocol: 'TURN-UDP', address: '0.0.0.0', port: 3478, routes: ['media-plane'],
-          cert: '', key: '' },
+          public_address: '1.2.3.4', public_port: 3478, cert: '', key: '' },
         { name: 'default/tcp-gateway/tcp-listener', protocol: 'TURN-TLS', address: '0.0.0.0', port: 443,
           routes: ['media-plane'], cert: '-----BEGIN CERTIFICATE-----', key: '-----BEGIN PRIVATE KEY-----' },
       ],
@@ -75,24 +90,30 @@ test('health: /status is JSON with listeners, clusters, allocation counts and th
     const res = await get(`${base(t, HEALTH_FIELD)}/status`);
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
-    assert.doesNotMatch(res.body, /secret-pass|BEGIN/, 'no credentials, certificates or keys');
+    assert.doesNotMatch(res.body, /secret-pass|BEGIN|"u"/, 'no credentials, certificates or keys');
     const doc = JSON.parse(res.body) as Record<string, unknown>;
     assert.equal(typeof doc.uptimeSeconds, 'number');
     delete doc.uptimeSeconds;
+    const stats = { rx: { pkts: 0, bytes: 0, timestamp: 0 }, tx: { pkts: 0, bytes: 0, timestamp: 0 } };
     assert.deepEqual(doc, {
-      status: 'ready',
-      name: 'stunnerd-1',
-      version: '1.2.3',
+      // pkg/apis/v1 StunnerStatus, as stunnerctl decodes it
+      version: 'v1',
+      admin: { name: 'stunnerd-1', loglevel: 'all:INFO', healthcheck_endpoint: 'http://:8086', quota: '0',
+        offload: 'None[all]', licensing_info: '{tier:free}' },
+      auth: { type: 'static', realm: 'r', credentials: { username: '<redacted>', password: '<redacted>' } },
+      listeners: [
+        { name: 'udp-listener', protocol: 'TURN-UDP', public_address: '1.2.3.4', public_port: 3478, address: '0.0.0.0',
+          port: 3478, routes: ['media-plane'], stats, allocations: 2, connections: 3 },
+        { name: 'default/tcp-gateway/tcp-listener', protocol: 'TURN-TLS', address: '0.0.0.0', port: 443,
+          routes: ['media-plane'], stats, allocations: 0, connections: 1 },
+      ],
+      clusters: [{ name: 'media-plane', type: 'STATIC', protocol: 'UDP', endpoints: ['10.0.0.0/8'], stats }],
+      allocationCount: 2,
+      status: 'READY',
+      // ours
+      buildVersion: '1.2.3',
       instanceId: PROCESS_INSTANCE_ID,
       configGeneration: 7,
-      allocations: 2,
-      listeners: [
-        { name: 'udp-listener', protocol: 'TURN-UDP', address: '0.0.0.0', port: 3478, routes: ['media-plane'],
-          allocations: 2, connections: 3 },
-        { name: 'default/tcp-gateway/tcp-listener', protocol: 'TURN-TLS', address: '0.0.0.0', port: 443,
-          routes: ['media-plane'], allocations: 0, connections: 1 },
-      ],
-      clusters: [{ name: 'media-plane', type: 'STATIC', protocol: 'UDP', endpoints: ['10.0.0.0/8'] }],
     });
   });
 });

@@ -72,7 +72,9 @@ export interface Exit {
   readonly at: number;
 }
 
+/** /status, upstream's StunnerStatus (name and allocations read from admin.name and allocationCount). */
 export interface StatusDoc {
+  /** READY, NOT-READY or TERMINATING. */
   readonly status: string;
   readonly name: string;
   readonly configGeneration: number;
@@ -124,7 +126,11 @@ export async function startDaemon(o: StartOptions): Promise<Daemon> {
     metricsUrl,
     exit,
     output: () => proc.output(),
-    status: async () => (await (await fetch(`${healthUrl}/status`)).json()) as StatusDoc,
+    status: async () => {
+      const doc = (await (await fetch(`${healthUrl}/status`)).json()) as Omit<StatusDoc, 'name' | 'allocations'> &
+        { admin: { name: string }; allocationCount: number };
+      return { ...doc, name: doc.admin.name, allocations: doc.allocationCount };
+    },
     samples: async () => {
       const res = await fetch(metricsUrl);
       if (res.status !== 200) throw new Error(`${metricsUrl}: HTTP ${res.status}`);

@@ -56,6 +56,7 @@ export function knownRoutes(): Map<string, string[]> {
 
 export class FakeStatus implements StatusSource {
   isReady = false;
+  forceReady = false;
   snapshot: GatewayStatusSnapshot = {
     name: 'default-stunnerd',
     configGeneration: 0,
