@@ -42,9 +42,13 @@ export class FakeCdsServer {
   readonly pings: string[] = [];
   /** Answer pings (upstream does, with payload "keepalive"). */
   answerPings = true;
+  /** Send the 101, the config and a close frame in one write, then hang up (a server that goes at once). */
+  closeOnSubscribe = false;
   #server: Server | undefined;
   #port = 0;
   readonly #clients = new Set<Client>();
+  /** Every upgraded socket still open: the HTTP server's close() waits for them. */
+  readonly #sockets = new Set<Socket>();
 
   get port(): number {
     return this.#port;
@@ -74,9 +78,12 @@ export class FakeCdsServer {
   /** Stops as upstream's Close(): an empty close frame to each watcher, then the TCP connection closed. */
   async stop(): Promise<void> {
     for (const c of this.#clients) this.#closeClient(c);
+    // The close frames go out; whatever the client does not close itself is cut shortly after.
+    const cut = setTimeout(() => { for (const socket of this.#sockets) socket.destroy(); }, 200);
     const s = this.#server;
     this.#server = undefined;
     if (s !== undefined) await new Promise<void>((r) => s.close(() => r()));
+    clearTimeout(cut);
   }
 
   /** Drops every watch connection without a close frame (a crashed server). */
@@ -134,6 +141,8 @@ export class FakeCdsServer {
   }
 
   #upgrade(req: IncomingMessage, socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
     const url = new URL(req.url ?? '/', 'http://x');
     const id = this.#id(url);
     const origin = req.headers.origin;
@@ -145,8 +154,15 @@ export class FakeCdsServer {
     }
     this.watches.push({ id, url, origin });
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${ACCEPT_GUID}`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    const head = Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    if (this.closeOnSubscribe) {
+      const config = this.configs.get(id);
+      socket.end(Buffer.concat([head, ...(config === undefined ? [] : [serverFrame(0x1, Buffer.from(JSON.stringify(config)))]),
+        serverFrame(0x8, Buffer.alloc(0))]));
+      return;
+    }
+    socket.write(head);
     const client: Client = { id, socket, buffer: Buffer.alloc(0) };
     this.#clients.add(client);
     socket.on('data', (d: Buffer) => this.#read(client, d));

@@ -77,7 +77,7 @@ export class CdsWatch {
       conn = await connectWebSocket(url, {
         text: (data) => this.#message(data),
         pong: () => this.#alive(),
-        binary: () => this.#conn?.terminate('binary message from the CDS server'),
+        binary: (c) => c.terminate('binary message from the CDS server'),
         closed: (code, reason, error) => this.#lost(code, reason, error),
       }, { headers: { origin: this.#opts.originHeader }, timeoutMs: this.#opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
     } catch (err) {
@@ -88,6 +88,8 @@ export class CdsWatch {
       conn.close();
       return;
     }
+    // Bytes that came with the handshake are read first: the connection may already be gone (and a retry set).
+    if (!conn.open) return;
     this.#conn = conn;
     this.#connects++;
     this.#backoff.reset();

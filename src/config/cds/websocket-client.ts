@@ -26,7 +26,7 @@ export interface WebSocketEvents {
   /** A pong (payload as sent by the server). */
   pong(): void;
   /** The server sent a binary message: not part of the CDS protocol. */
-  binary(): void;
+  binary(connection: WebSocketConnection): void;
   /** The connection is gone; `error` when it failed rather than closed. Called once. */
   closed(code: number | undefined, reason: string, error?: Error): void;
 }
@@ -106,7 +106,7 @@ export class WebSocketConnection {
       if (this.#closed) return;
       switch (m.type) {
         case 'text': this.#events.text(m.data); break;
-        case 'binary': this.#events.binary(); break;
+        case 'binary': this.#events.binary(this); break;
         // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response" (same payload).
         case 'ping': this.#write(OPCODE.pong, m.data); break;
         case 'pong': this.#events.pong(); break;

@@ -105,6 +105,18 @@ test('watch: a crashed server (no close frame) and a binary message are both rec
   });
 });
 
+test('watch: a server that sends the config and hangs up with the handshake is dialled again, config each time', async () => {
+  await withWatch({ backoff: { initialMs: 30, maxMs: 30, jitter: 0 } }, async ({ server, watch, configs }) => {
+    server.configs.set(ID, CONFIG);
+    server.closeOnSubscribe = true;
+    watch.start();
+    await server.waitFor('three dials', () => server.watches.length >= 3);
+    await server.waitFor('three configs', () => configs.length >= 3);
+    server.closeOnSubscribe = false;
+    await server.waitFor('a connection that stays', () => watch.connected && server.clients === 1);
+  });
+});
+
 test('watch: without a node name the URL ends in ?watch=true; close() ends it for good with a close frame', async () => {
   await withWatch({ backoff: { initialMs: 30, jitter: 0 } }, async ({ server, watch }) => {
     watch.start();
