@@ -23,6 +23,8 @@ export interface DtlsListenerOptions {
   readonly onError: (err: Error) => void;
   /** Bind with SO_REUSEPORT, next to the same listener in other dataplane workers. */
   readonly reusePort?: boolean;
+  /** With reusePort: each established association gets a connected socket of its own (default true). */
+  readonly clientSockets?: boolean;
   readonly limits?: StreamLimits;
 }
 
@@ -36,6 +38,7 @@ export class DtlsListener implements ListenerRuntime {
   readonly #server: TurnServer;
   readonly #onError: (err: Error) => void;
   readonly #reusePort: boolean;
+  readonly #clientSockets: boolean;
   readonly #links = new Set<DtlsClientLink>();
   #dtls: DtlsServer | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
@@ -52,10 +55,12 @@ export class DtlsListener implements ListenerRuntime {
     this.#server = opts.server;
     this.#onError = opts.onError;
     this.#reusePort = opts.reusePort ?? false;
+    this.#clientSockets = opts.clientSockets ?? true;
   }
 
   async listen(): Promise<void> {
-    const dtls = await DtlsServer.listen({ address: this.config.address, port: this.config.port, reusePort: this.#reusePort }, {
+    const dtls = await DtlsServer.listen({ address: this.config.address, port: this.config.port, reusePort: this.#reusePort,
+      connectedSockets: this.#clientSockets }, {
       cert: this.config.cert, key: this.config.key, handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
       // Associations with an allocation live as long as it may (the listener closes idle ones without).
       idleTimeoutMs: MAX_ALLOCATION_LIFETIME_S * 1000,

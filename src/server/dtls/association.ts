@@ -62,6 +62,12 @@ export class DtlsAssociation extends EventEmitter implements HandshakeSink {
   readonly startedAt: number;
   /** Last authenticated record from the peer, on the host's coarse clock. */
   lastReceivedAt: number;
+  /**
+   * Set by the server once established, in a multi-worker dataplane: a UDP socket of its own, connected to the
+   * peer, which the kernel prefers over the shared listening sockets (so the flow stays in this worker whatever
+   * happens to the others). Records go out on it; undefined = the server's socket.
+   */
+  connectedSocket: { send(msg: Uint8Array): void } | undefined = undefined;
   readonly #host: AssociationHost;
   #engine: HandshakeEngine | undefined;
   #protection: RecordProtection | undefined;
@@ -84,7 +90,10 @@ export class DtlsAssociation extends EventEmitter implements HandshakeSink {
     if (data.length > MAX_PLAINTEXT_LENGTH) {
       throw new DtlsError(DtlsErrorCode.messageTooLarge, `at most ${MAX_PLAINTEXT_LENGTH} bytes per record, got ${data.length}`, 'data');
     }
-    this.#host.sendTo(protection.seal(ContentType.applicationData, data), this.remotePort, this.remoteAddress);
+    const record = protection.seal(ContentType.applicationData, data);
+    const own = this.connectedSocket;
+    if (own !== undefined) own.send(record);
+    else this.#host.sendTo(record, this.remotePort, this.remoteAddress);
   }
 
   /** RFC 5246 §7.2.1: close with a close_notify alert when established. */
@@ -229,11 +238,10 @@ export class DtlsAssociation extends EventEmitter implements HandshakeSink {
     const wasEstablished = this.state === AssociationState.established;
     if (wasEstablished && notify && this.#protection !== undefined) {
       try {
-        this.#host.sendTo(
-          this.#protection.seal(ContentType.alert, Buffer.from([AlertLevel.warning, AlertDescription.closeNotify])),
-          this.remotePort,
-          this.remoteAddress,
-        );
+        const alert = this.#protection.seal(ContentType.alert, Buffer.from([AlertLevel.warning, AlertDescription.closeNotify]));
+        const own = this.connectedSocket;
+        if (own !== undefined) own.send(alert);
+        else this.#host.sendTo(alert, this.remotePort, this.remoteAddress);
       } catch {
         // The socket may already be closing; the peer's idle timer covers a lost close_notify.
       }

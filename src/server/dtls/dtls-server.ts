@@ -48,6 +48,13 @@ export interface DtlsListenOptions {
   readonly port: number;
   /** SO_REUSEPORT: other sockets (other workers) may bind the same address and port. */
   readonly reusePort?: boolean;
+  /**
+   * With reusePort: each established association gets a socket of its own bound to the same address and port
+   * and connected to its peer. The kernel delivers a connected flow to that socket, so when another worker's
+   * socket leaves or joins the reuseport group (a restart), the association's datagrams do not move to a
+   * worker that does not know it.
+   */
+  readonly connectedSockets?: boolean;
 }
 
 const DEFAULTS = { handshakeTimeoutMs: 15_000, maxHandshakes: 512, idleTimeoutMs: 600_000, mtu: 1200 } as const;
@@ -75,10 +82,13 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
   #handshaking = 0;
   #closing: Promise<void> | undefined;
   #socketClosed = false;
+  readonly #connectedSockets: boolean;
+  readonly #own = new Map<DtlsAssociation, Socket>();
 
-  private constructor(socket: Socket, options: DtlsServerOptions, credentials: Credentials) {
+  private constructor(socket: Socket, options: DtlsServerOptions, credentials: Credentials, connectedSockets: boolean) {
     super();
     this.#socket = socket;
+    this.#connectedSockets = connectedSockets;
     this.#credentials = credentials;
     this.#handshakeTimeoutMs = checkedInteger(options, 'handshakeTimeoutMs', 100, 600_000);
     this.#maxHandshakes = checkedInteger(options, 'maxHandshakes', 1, 1_000_000);
@@ -112,7 +122,7 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     });
     let server: DtlsServer;
     try {
-      server = new DtlsServer(socket, options, credentials);
+      server = new DtlsServer(socket, options, credentials, (listen.reusePort ?? false) && (listen.connectedSockets ?? false));
     } catch (err) {
       socket.close();
       throw err;
@@ -134,6 +144,11 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
 
   address(): AddressInfo {
     return this.#socket.address();
+  }
+
+  /** Established associations served by a connected socket of their own. */
+  get connectedSocketCount(): number {
+    return this.#own.size;
   }
 
   /** Associations alive now, handshaking ones included. */
@@ -177,6 +192,7 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
 
   established(association: DtlsAssociation): void {
     this.#handshaking--;
+    if (this.#connectedSockets) this.#connect(association);
     try {
       this.emit('association', association);
     } catch (err) {
@@ -187,6 +203,14 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
 
   closed(association: DtlsAssociation, _reason: CloseReason, wasEstablished: boolean): void {
     this.#table.delete(association);
+    const own = this.#own.get(association);
+    if (own !== undefined) {
+      this.#own.delete(association);
+      association.connectedSocket = undefined;
+      own.removeAllListeners('message');
+      // After the close_notify just queued on it.
+      setImmediate(() => own.close());
+    }
     if (wasEstablished) this.stats.associationsClosed++;
     else this.#handshaking--;
   }
@@ -214,6 +238,38 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
   }
 
   // -----------------------------------------------------------------------------------------------
+
+  /** Gives an established association its connected socket; until it is connected (or if that fails) the
+   *  shared socket serves it. */
+  #connect(association: DtlsAssociation): void {
+    const bound = this.#socket.address();
+    const s = createSocket({ type: bound.family === 'IPv6' ? 'udp6' : 'udp4', reusePort: true, lookup: ipLiteralLookup });
+    const give = (): void => {
+      try {
+        s.close();
+      } catch {
+        // closed already
+      }
+    };
+    s.once('error', give);
+    s.bind(bound.port, bound.address, () => {
+      s.connect(association.remotePort, association.remoteAddress, () => {
+        if (association.state !== AssociationState.established || this.#closing !== undefined) return give();
+        s.off('error', give);
+        s.on('error', () => this.stats.internalErrors++);
+        s.on('message', (msg: Buffer) => {
+          try {
+            association.receive(msg);
+          } catch (err) {
+            this.stats.internalErrors++;
+            association.reportError(err);
+          }
+        });
+        this.#own.set(association, s);
+        association.connectedSocket = s;
+      });
+    });
+  }
 
   #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     const association = this.#table.get(rinfo.address, rinfo.port);
