@@ -10,6 +10,7 @@
 // be without this table. When the table is full a new flow is not recorded, with the same outcome.
 import { hashKey, mix, newSeed } from '../shared/key-hash.ts';
 import { forceUnlock, holderTag, lock, lockWithin, unlock } from '../shared/spin-lock.ts';
+import { removeSlot, type ProbeLayout } from '../shared/linear-probe.ts';
 
 const SLOTS = 1 << 18;
 const MASK = SLOTS - 1;
@@ -174,25 +175,28 @@ export class FlowOwners {
     }
   }
 
-  /** Empties the slot at `at`, moving later entries of its probe run back so every probe still finds them. */
+  /** Empties the slot at `at` (backward-shift deletion). Locked. */
   #remove(at: number): void {
-    const w = this.#words;
-    let hole = (at - SLOT0) / STRIDE;
-    for (let j = (hole + 1) & MASK; ; j = (j + 1) & MASK) {
-      const from = SLOT0 + j * STRIDE;
-      if (w[from] === 0 && w[from + 1] === 0) break;
-      const home = w[from + 1] & MASK;
-      if (((j - home) & MASK) < ((j - hole) & MASK)) continue;
-      const to = SLOT0 + hole * STRIDE;
+    removeSlot(this.#layout, at);
+    this.#words[FLOWS]--;
+  }
+
+  /** Slots of (high, low, owner + 1); readers look without the lock, so every word is stored atomically. */
+  readonly #layout: ProbeLayout = {
+    mask: MASK, slot0: SLOT0, stride: STRIDE,
+    isEmpty: (at) => this.#words[at] === 0 && this.#words[at + 1] === 0,
+    home: (at) => this.#words[at + 1] & MASK,
+    move: (from, to) => {
+      const w = this.#words;
       Atomics.store(w, to + 2, w[from + 2]);
       Atomics.store(w, to + 1, w[from + 1]);
       Atomics.store(w, to, w[from]);
-      hole = j;
-    }
-    const slot = SLOT0 + hole * STRIDE;
-    Atomics.store(w, slot, 0);
-    Atomics.store(w, slot + 1, 0);
-    Atomics.store(w, slot + 2, 0);
-    w[FLOWS]--;
-  }
+    },
+    clear: (at) => {
+      const w = this.#words;
+      Atomics.store(w, at, 0);
+      Atomics.store(w, at + 1, 0);
+      Atomics.store(w, at + 2, 0);
+    },
+  };
 }

@@ -18,6 +18,7 @@
 // tag INVALID until it is whole, so every live worker's entry is whole in some slot, at worst twice.
 import { hashKey, newSeed } from './key-hash.ts';
 import { forceUnlock, holderTag, lock, lockWithin, NO_WORKER, unlock } from './spin-lock.ts';
+import { removeSlot, type ProbeLayout } from './linear-probe.ts';
 
 const SLOTS = 1 << 18;
 const MASK = SLOTS - 1;
@@ -205,32 +206,34 @@ export class SharedUserCounts {
     else this.#remove(at);
   }
 
-  /** Empties the slot at `at`, moving later entries of its probe run back so every probe still finds them. */
+  /** Empties the slot at `at` (backward-shift deletion). Locked. */
   #remove(at: number): void {
-    const w = this.#words;
-    let hole = (at - SLOT0) / STRIDE;
-    for (let j = (hole + 1) & MASK; ; j = (j + 1) & MASK) {
-      const from = SLOT0 + j * STRIDE;
-      if (w[from + HIGH] === 0 && w[from + LOW] === 0) break;
-      const start = home(w[from + LOW], w[from + TAG]);
-      // The entry may move back to the hole only if the hole lies between its home slot and where it is.
-      if (((j - start) & MASK) < ((j - hole) & MASK)) continue;
-      const to = SLOT0 + hole * STRIDE;
+    removeSlot(this.#layout, at);
+    this.#words[ENTRIES]--;
+  }
+
+  /** Slots of (high, low, tag, count); a slot being written carries tag INVALID until it is whole. */
+  readonly #layout: ProbeLayout = {
+    mask: MASK, slot0: SLOT0, stride: STRIDE,
+    isEmpty: (at) => this.#words[at + HIGH] === 0 && this.#words[at + LOW] === 0,
+    home: (at) => home(this.#words[at + LOW], this.#words[at + TAG]),
+    move: (from, to) => {
+      const w = this.#words;
       w[to + TAG] = INVALID;
       w[to + HIGH] = w[from + HIGH];
       w[to + LOW] = w[from + LOW];
       w[to + COUNT] = w[from + COUNT];
       w[to + TAG] = w[from + TAG];
-      hole = j;
-    }
-    const slot = SLOT0 + hole * STRIDE;
-    w[slot + TAG] = INVALID;
-    w[slot + HIGH] = 0;
-    w[slot + LOW] = 0;
-    w[slot + COUNT] = 0;
-    w[slot + TAG] = 0;
-    w[ENTRIES]--;
-  }
+    },
+    clear: (at) => {
+      const w = this.#words;
+      w[at + TAG] = INVALID;
+      w[at + HIGH] = 0;
+      w[at + LOW] = 0;
+      w[at + COUNT] = 0;
+      w[at + TAG] = 0;
+    },
+  };
 }
 
 /** The slot where the probe for (a key whose low half is `low`, tag) starts. */
