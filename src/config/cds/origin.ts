@@ -70,14 +70,16 @@ export interface CdsEndpoints {
 }
 
 /**
- * The config endpoint on the origin's host and port (any path in the origin is dropped, as upstream does).
- * Upstream watches over `ws://` even for an `https://` origin, which cannot work against a TLS server; here an
- * https/wss origin is watched over `wss://`.
+ * The config endpoint on the origin's host and port. As upstream, the one-shot GET keeps a path of the origin as
+ * a prefix (its API client takes the origin as the server's base URL) while the watch drops it. Upstream watches
+ * over `ws://` even for an `https://` origin, which cannot work against a TLS server; here an https/wss origin is
+ * watched over `wss://`.
  */
 export function cdsEndpoints(origin: URL, target: CdsTarget): CdsEndpoints {
   const tls = origin.protocol === 'https:' || origin.protocol === 'wss:';
   const path = `/api/v1/configs/${encodeURIComponent(target.namespace)}/${encodeURIComponent(target.name)}`;
-  const get = new URL(`${tls ? 'https' : 'http'}://${origin.host}${path}`);
+  const prefix = origin.pathname.replace(/\/+$/, '');
+  const get = new URL(`${tls ? 'https' : 'http'}://${origin.host}${prefix}${path}`);
   const watch = new URL(`${tls ? 'wss' : 'ws'}://${origin.host}${path}`);
   // Sorted by name, as Go's url.Values.Encode() writes them.
   if (target.node !== '') {

@@ -32,7 +32,8 @@ describe('parseConfigOrigin', () => {
 describe('cdsEndpoints', () => {
   it('the config path on the origin host, node before watch (Go sorts the query), Origin = the host dialled', () => {
     const e = cdsEndpoints(new URL('http://cds.svc:13478/some/path'), { namespace: 'stunner', name: 'udp-gateway', node: 'node-1' });
-    assert.equal(e.get.href, 'http://cds.svc:13478/api/v1/configs/stunner/udp-gateway?node=node-1');
+    // The GET keeps the origin's path as a prefix, the watch does not (both as upstream).
+    assert.equal(e.get.href, 'http://cds.svc:13478/some/path/api/v1/configs/stunner/udp-gateway?node=node-1');
     assert.equal(e.watch.href, 'ws://cds.svc:13478/api/v1/configs/stunner/udp-gateway?node=node-1&watch=true');
     assert.equal(e.originHeader, 'http://cds.svc:13478');
   });
