@@ -12,6 +12,7 @@ import { MAX_ALLOCATION_LIFETIME_S } from '../turn/timers.ts';
 import { DtlsServer, type DtlsAssociation } from './dtls/dtls-server.ts';
 import { DtlsClientLink } from './dtls-link.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
+import { listenerBindAddress } from './relay-address.ts';
 import { DEFAULT_STREAM_LIMITS, STREAM_SWEEP_INTERVAL_MS, type StreamLimits } from './stream-limits.ts';
 
 export interface DtlsListenerOptions {
@@ -59,7 +60,7 @@ export class DtlsListener implements ListenerRuntime {
   }
 
   async listen(): Promise<void> {
-    const dtls = await DtlsServer.listen({ address: this.config.address, port: this.config.port, reusePort: this.#reusePort,
+    const dtls = await DtlsServer.listen({ address: listenerBindAddress(this.config.address), port: this.config.port, reusePort: this.#reusePort,
       connectedSockets: this.#clientSockets }, {
       cert: this.config.cert, key: this.config.key, handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
       // Associations with an allocation live as long as it may (the listener closes idle ones without).

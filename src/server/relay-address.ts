@@ -1,4 +1,4 @@
-// Which address a listener's relays bind and which they advertise in XOR-RELAYED-ADDRESS.
+// Which address a listener and its relays bind, and which the relays advertise in XOR-RELAYED-ADDRESS.
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
@@ -10,9 +10,31 @@ export interface RelayAddressPlan {
 }
 
 /**
+ * Where a listener with this address binds: the address itself when this host has it, else the wildcard of its
+ * family. An address the host does not have is an address in front of it (a node's external IP, a load
+ * balancer's, NAT): as upstream stunnerd, the gateway then listens on every address and advertises that one.
+ */
+export function listenerBindAddress(listenerAddress: string): string {
+  const family = isIP(listenerAddress);
+  if (family === 0 || isLocalAddress(listenerAddress)) return listenerAddress;
+  return family === 6 ? '::' : '0.0.0.0';
+}
+
+/** Whether this host has `address` (wildcards and the loopback ranges count as its own). */
+export function isLocalAddress(address: string): boolean {
+  if (address === '0.0.0.0' || address === '::' || address === '::1' || address.startsWith('127.')) return true;
+  const want = address.toLowerCase();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) if (i.address.toLowerCase() === want) return true;
+  }
+  return false;
+}
+
+/**
  * A concrete listener address relays for its own family, bound and advertised as is (STUNner sets it to
- * the pod IP, `$STUNNER_ADDR`). A wildcard binds relays to the wildcard and advertises the first
- * non-internal interface address of the family (loopback if there is none); `::` serves both families.
+ * the pod IP, `$STUNNER_ADDR`); one this host does not have is advertised as is and bound to the wildcard
+ * (listenerBindAddress). A wildcard binds relays to the wildcard and advertises the first non-internal
+ * interface address of the family (loopback if there is none); `::` serves both families.
  */
 export function planRelayAddresses(listenerAddress: string): RelayAddressPlan {
   const family = isIP(listenerAddress);
@@ -26,7 +48,7 @@ export function planRelayAddresses(listenerAddress: string): RelayAddressPlan {
       advertise.set(6, interfaceAddress(6) ?? '::1');
     }
   } else if (family === 4 || family === 6) {
-    bind.set(family, listenerAddress);
+    bind.set(family, listenerBindAddress(listenerAddress));
     advertise.set(family, listenerAddress);
   }
   return { bind, advertise };

@@ -11,6 +11,7 @@ import type { TurnServer } from '../turn/turn-server.ts';
 import type { RelayAllocator } from '../turn/relay.ts';
 import type { TcpRelayAllocator } from '../turn/tcp-relay.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
+import { listenerBindAddress } from './relay-address.ts';
 import { DEFAULT_STREAM_LIMITS, STREAM_SWEEP_INTERVAL_MS, type StreamLimits } from './stream-limits.ts';
 import { StreamClientLink, type StreamLinkHost } from './stream-link.ts';
 import { TlsCredentialsError, checkTlsCredentials } from './tls-credentials.ts';
@@ -81,7 +82,7 @@ export class StreamListener implements ListenerRuntime, StreamLinkHost {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#net.once('error', reject);
-      this.#net.listen({ port: this.config.port, host: this.config.address, reusePort: this.#reusePort }, () => {
+      this.#net.listen({ port: this.config.port, host: listenerBindAddress(this.config.address), reusePort: this.#reusePort }, () => {
         this.#net.off('error', reject);
         this.#sweepTimer = setInterval(() => this.#sweep(), STREAM_SWEEP_INTERVAL_MS);
         this.#sweepTimer.unref();

@@ -19,6 +19,7 @@ import { takeClientDatagram } from './client-datagram.ts';
 import type { FlowDirectory } from './flow-directory.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
+import { listenerBindAddress } from './relay-address.ts';
 import { UdpClientLink } from './udp-link.ts';
 
 /** Kernel socket buffers for the shared listener socket: bursts from many clients land here. */
@@ -83,7 +84,7 @@ export class UdpListener implements ListenerRuntime {
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.#socket.once('error', fail);
-      this.#socket.bind(this.config.port, this.config.address, () => {
+      this.#socket.bind(this.config.port, listenerBindAddress(this.config.address), () => {
         this.#socket.off('error', fail);
         resolve();
       });
@@ -153,7 +154,7 @@ export class UdpListener implements ListenerRuntime {
     };
     // Without it the client is served through the shared socket, as before.
     s.once('error', give);
-    s.bind(this.config.port, this.config.address, () => {
+    s.bind(this.config.port, listenerBindAddress(this.config.address), () => {
       s.connect(remotePort, remoteAddress, () => {
         // The allocation may have ended meanwhile.
         if (!this.#connected.has(a) || !(a.client instanceof UdpClientLink)) return give();
