@@ -12,7 +12,7 @@
 // its allocations stay for the lifetime the server grants, 600 s. So allocations only level off after 600 s
 // of load: the windows of a run that long start 600 s + a wave after the ramp-up; shorter runs compare from the ramp.
 // The loaded phase lasts about --minutes (a ramp-up of about 40 s before it, and the drain after).
-// Usage: sh bin/node.sh bench/soak.ts [--minutes 30] [--sessions 600] [--workers 2]
+// Usage: sh bin/node.sh bench/soak.ts [--minutes 30] [--sessions 600] [--workers 2] [--wave-seconds 120]
 // (`npm run soak` is the 30-minute run; `npm run soak -- --minutes 3` the CI one, 200 sessions.)
 import { parseArgs } from 'node:util';
 import { freeTcpPort } from '../test/helpers/process.ts';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '30' },
     sessions: { type: 'string' },
     workers: { type: 'string', default: '2' },
+    'wave-seconds': { type: 'string' },
   },
 });
 const minutes = Number(values.minutes);
@@ -44,7 +45,10 @@ const IDLE_SLACK = { otherFds: 4, timers: 4 };
 const LIFETIME_S = 600;
 
 const LANES = 4;
-const WAVE_S = 30; // each session sends for WAVE_S seconds, then its uclient ends and a new one takes its place
+// Each session sends for WAVE_S seconds, then its uclient ends and a new one takes its place. Its allocation stays
+// 600 s more (see above), with two descriptors (2 workers): 30 s waves of 600 sessions would hold ~10,000
+// allocations, 20,000 descriptors, the limit here; the long run's sessions last 120 s (~3,400 allocations).
+const WAVE_S = Number(values['wave-seconds'] ?? (minutes >= 10 ? 120 : 30));
 const RATE_MS = 20; // 50 msg/s
 const SIZE = 160;
 
@@ -60,6 +64,17 @@ const server = await startStunnerd({
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_METRIC_EXPORT_INTERVAL: '5000',
   },
 });
+// Stopped from outside (CI's timeout, ^C): the server, the peer and the sink go with this process.
+process.once('exit', () => {
+  for (const pid of [server.pid, peer.pid, sink.pid]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+});
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(130));
 const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 const statusUrl = `http://127.0.0.1:${healthPort}/status`;
 
