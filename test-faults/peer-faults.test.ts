@@ -1,0 +1,151 @@
+// Peers that misbehave, seen from an allocation that also relays to a good peer, and from a second allocation.
+// - A closed port on the peer host (ICMP port unreachable on loopback): relay sockets are never connect()ed
+//   (src/server/udp-relay-socket.ts), so Linux does not report the ICMP error to them; the datagrams count as
+//   relayed (stunner_cluster_packets_total tx), nothing is logged, the good peer and the other allocation go on.
+// - A peer that stops reading (a stopped process with a 4 KiB receive buffer) blasted through the relay: on
+//   loopback the kernel drops at the peer's full receive buffer (Udp RcvbufErrors in /proc/net/snmp), not with
+//   EAGAIN/ENOBUFS at stunnerd's relay socket; stunnerd relays every datagram it received (cluster tx equals
+//   listener rx), does not crash, its RSS stays bounded, and the other allocation's echoes come back meanwhile.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freeUdpPort, run } from '../test/helpers/process.ts';
+import { startEchoPeer } from '../test/helpers/udp-echo.ts';
+import { baseConfig, freePorts, PASS, sleep, startDaemon, tempDir, USER, writeConfig, type Daemon } from '../test/ops/support/daemon.ts';
+import { RelayProbe } from '../test/ops/support/relay-probe.ts';
+
+const BAD = 0x4001;
+const MiB = 1024 * 1024;
+
+const rss = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+/** The Udp row of /proc/net/snmp (this network namespace's), by field name. */
+function udpSnmp(): Record<string, number> {
+  const rows = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = rows[0].split(/\s+/).slice(1);
+  const values = rows[1].split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+}
+
+async function traffic(d: Daemon): Promise<{ listenerRx: number; clusterTx: number }> {
+  return {
+    listenerRx: await d.value('stunner_listener_packets_total', { name: 'udp', direction: 'rx' }) ?? 0,
+    clusterTx: await d.value('stunner_cluster_packets_total', { name: 'udp', cluster: 'loopback', direction: 'tx' }) ?? 0,
+  };
+}
+
+/** Sends `n` datagrams of `size` bytes on `channel`, `batch` at a time, `pauseMs` between batches. */
+async function blast(p: RelayProbe, channel: number, n: number, size: number, batch: number, pauseMs: number): Promise<void> {
+  const payload = Buffer.alloc(size, 0x5a);
+  for (let i = 0; i < n; i += batch) {
+    for (let j = i; j < Math.min(n, i + batch); j++) p.client.sendChannel(channel, payload);
+    await sleep(pauseMs);
+  }
+}
+
+async function setup(prefix: string) {
+  const file = join(tempDir(prefix), 'config.yaml');
+  const ports = await freePorts();
+  writeConfig(file, baseConfig(ports, 'all:WARN,stunnerd:INFO'));
+  const peer = await startEchoPeer();
+  const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics })
+    .catch(async (err: unknown) => {
+      await peer.close();
+      throw err;
+    });
+  const open = () => RelayProbe.open({ port: ports.turn, peerPort: peer.port, username: USER, password: PASS });
+  return { d, peer, open };
+}
+
+test('a peer port answering ICMP unreachable: relayed and counted, nothing logged, the good peer and another allocation go on',
+  async () => {
+    const { d, peer, open } = await setup('icmp');
+    const a = await open();
+    const b = await open();
+    try {
+      const closed = await freeUdpPort();
+      await a.client.channelBind(BAD, { family: 4, address: '127.0.0.1', port: closed });
+      const before = await traffic(d);
+      const snmp0 = udpSnmp();
+      const streamA = a.stream(10);
+      const streamB = b.stream(10);
+      const N = 2000;
+      await blast(a, BAD, N, 200, 20, 5);
+      await sleep(500);
+      const [ra, rb] = [await streamA.stop(), await streamB.stop()];
+      const after = await traffic(d);
+      const snmp1 = udpSnmp();
+      const unreachable = snmp1.NoPorts - snmp0.NoPorts;
+      process.stdout.write(`# ${N} datagrams to a closed port (${unreachable} port-unreachable in the kernel); ` +
+        `good peer ${ra.echoed}/${ra.sent}, other allocation ${rb.echoed}/${rb.sent}\n`);
+      assert.equal(ra.echoed, ra.sent, 'the good peer of the same allocation');
+      assert.equal(rb.echoed, rb.sent, 'the other allocation');
+      // Everything received was relayed, the closed port's datagrams included, and the kernel answered each of
+      // those port unreachable.
+      assert.equal(after.listenerRx - before.listenerRx, N + ra.sent + rb.sent);
+      assert.equal(after.clusterTx - before.clusterTx, after.listenerRx - before.listenerRx);
+      assert.ok(unreachable >= N, `the kernel answered ${unreachable} datagrams port unreachable`);
+      assert.doesNotMatch(d.output(), /ERROR|ECONNREFUSED/);
+      assert.equal(await a.echo(), true);
+      assert.ok(d.alive());
+    } finally {
+      a.close();
+      b.close();
+      await d.kill();
+      await peer.close();
+    }
+  });
+
+test('a peer that stops reading, blasted through the relay: dropped by the kernel at the peer, no crash, memory bounded, another allocation goes on',
+  async () => {
+    const { d, peer, open } = await setup('blast');
+    const sink = run(process.execPath, ['-e', `const s = require('node:dgram').createSocket({ type: 'udp4', recvBufferSize: 4096 });
+      s.bind(0, '127.0.0.1', () => { console.log('port ' + s.address().port); process.kill(process.pid, 'SIGSTOP'); });`]);
+    const a = await open();
+    const b = await open();
+    try {
+      await sink.waitFor(/port \d+/);
+      const sinkPort = Number(/port (\d+)/.exec(sink.output())![1]);
+      await a.client.channelBind(BAD, { family: 4, address: '127.0.0.1', port: sinkPort });
+      const before = await traffic(d);
+      const snmp0 = udpSnmp();
+      const rss0 = rss(d.pid);
+      const streamB = b.stream(10);
+      const N = 30_000;
+      const t0 = performance.now();
+      await blast(a, BAD, N, 1200, 100, 10);
+      const seconds = (performance.now() - t0) / 1000;
+      await sleep(500);
+      const rb = await streamB.stop();
+      const rss1 = rss(d.pid);
+      const after = await traffic(d);
+      const snmp1 = udpSnmp();
+      const received = after.listenerRx - before.listenerRx;
+      const relayed = after.clusterTx - before.clusterTx;
+      // Receive-buffer drops: at stunnerd's listener socket (what the client sent and stunnerd never received)
+      // and at the stopped peer (the rest).
+      const rcvbufDrops = snmp1.RcvbufErrors - snmp0.RcvbufErrors;
+      const atPeer = rcvbufDrops - (N + rb.sent - received);
+      process.stdout.write(`# ${N} x 1200 B in ${seconds.toFixed(2)} s: stunnerd received ${received}, relayed ${relayed}; ` +
+        `kernel receive-buffer drops ${rcvbufDrops} (${atPeer} at the peer), send-buffer errors ${snmp1.SndbufErrors - snmp0.SndbufErrors}; ` +
+        `other allocation ${rb.echoed}/${rb.sent}; RSS ${(rss0 / MiB).toFixed(1)} -> ${(rss1 / MiB).toFixed(1)} MiB\n`);
+      assert.equal(relayed, received, 'every datagram stunnerd received was relayed');
+      // All but a few KiB of what was relayed to the stopped peer was dropped at its receive buffer.
+      assert.ok(atPeer >= received - rb.sent - 20, `${atPeer} of ${received} dropped at the stopped peer`);
+      assert.ok(rss1 - rss0 < 40 * MiB, `RSS grew ${((rss1 - rss0) / MiB).toFixed(1)} MiB`);
+      // The other allocation shares the listener socket: under the blast a few of its echoes may be lost with
+      // the blast's own datagrams at that socket's receive buffer, but it goes on, and is whole once it ends.
+      assert.ok(rb.echoed >= rb.sent * 0.9, `other allocation ${rb.echoed}/${rb.sent}`);
+      assert.equal(await b.echo(), true);
+      assert.equal(await a.echo(), true);
+      assert.doesNotMatch(d.output(), /ERROR/);
+      assert.ok(d.alive());
+    } finally {
+      a.close();
+      b.close();
+      sink.child.kill('SIGKILL');
+      await d.kill();
+      await peer.close();
+    }
+  });
