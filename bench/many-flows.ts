@@ -34,10 +34,10 @@ export interface ManyFlowsOptions {
   readonly rounds: number;
 }
 
-const SIZE = 160;
-const INTERVAL_MS = 20;
-const PPS = 1000 / INTERVAL_MS;
-const PROBE = { flows: 4, pps: PPS, size: SIZE };
+export const SIZE = 160;
+export const INTERVAL_MS = 20;
+export const PPS = 1000 / INTERVAL_MS;
+export const PROBE = { flows: 4, pps: PPS, size: SIZE };
 // Sessions per uclient process: uclient sets its sessions up one at a time, so more processes set up faster,
 // while each process adds a 1 ms timer of its own.
 const PER_PROCESS = 50;
@@ -45,12 +45,12 @@ const PER_PROCESS = 50;
 // would take for one address flooding it when a run sets up hundreds of allocations within a second or two.
 const STUNNERD_ADMIN = { limits: { unauthenticated_rate: 0 } };
 
-interface Target {
+export interface Target {
   readonly label: string;
   start(): Promise<Server>;
 }
-const COTURN: Target = { label: 'coturn', start: startCoturn };
-const stunnerd = (workers: number): Target => ({
+export const COTURN: Target = { label: 'coturn', start: startCoturn };
+export const stunnerd = (workers: number): Target => ({
   label: `stunnerd, ${workers} worker${workers > 1 ? 's' : ''}`,
   start: () => startStunnerd({ workers, admin: STUNNERD_ADMIN }),
 });
@@ -78,19 +78,19 @@ const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 const pct = (x: number, d = 2) => `${f(x, d)} %`;
 const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—');
-function median(xs: readonly number[]): number {
+export function median(xs: readonly number[]): number {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   const m = Math.floor(v.length / 2);
   return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
-const isErr = (x: unknown): x is WorkersUnavailableError => x instanceof WorkersUnavailableError;
+export const isErr = (x: unknown): x is WorkersUnavailableError => x instanceof WorkersUnavailableError;
 
 function header(title: string, command: string, notes: string[] = []): void {
   console.log(`\n## ${title}\n\nprinted by: \`${command}\` (also part of \`npm run bench\`)${notes.map((n) => `\n${n}`).join('')}\n`);
 }
 
-function table(head: string[], rows: string[][]): void {
+export function table(head: string[], rows: string[][]): void {
   console.log(`| ${head.join(' | ')} |`);
   console.log(`| ${head.map(() => '---').join(' | ')} |`);
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
@@ -102,7 +102,7 @@ function printCommands(): void {
 
 // ---- rtp --------------------------------------------------------------------------------------------
 
-interface RtpRun {
+export interface RtpRun {
   readonly fleet: FleetResult;
   readonly probe: ProbeResult;
   /** The probe sent while every uclient session was sending. */
@@ -113,7 +113,7 @@ interface RtpRun {
   readonly steadyCpuUsPerMsg: number;
 }
 
-async function rtpRun(s: Server, peerPort: number, sessions: number, messages: number, probeSeconds: number): Promise<RtpRun> {
+export async function rtpRun(s: Server, peerPort: number, sessions: number, messages: number, probeSeconds: number): Promise<RtpRun> {
   const probe = probeRun(s.pid, { mode: 'turn', port: s.port, peerPort, ...PROBE, seconds: probeSeconds, waitForGo: true });
   await probe.ready;
   let underLoad = false;
@@ -233,7 +233,7 @@ async function rtpSection(o: ManyFlowsOptions, peerPort: number): Promise<void> 
 
 // ---- the paced load (capacity, scaling, floor) ----------------------------------------------------
 
-interface ProbeTarget {
+export interface ProbeTarget {
   readonly label: string;
   readonly mode: ProbeOptions['mode'];
   start(peerPort: number): Promise<Server>;
@@ -243,17 +243,17 @@ const DIRECT: ProbeTarget = {
   start: async (peerPort) => ({ pid: 0, port: peerPort, stop: async () => {} }),
 };
 const BARE: ProbeTarget = { label: 'bare Node relay', mode: 'bare', start: startBareRelay };
-const turnTarget = (t: Target): ProbeTarget => ({ label: t.label, mode: 'turn', start: () => t.start() });
+export const turnTarget = (t: Target): ProbeTarget => ({ label: t.label, mode: 'turn', start: () => t.start() });
 const P_COTURN = turnTarget(COTURN);
 const pStunnerd = (workers: number) => turnTarget(stunnerd(workers));
 
-interface Paced extends ProbeResult {
+export interface Paced extends ProbeResult {
   /** Receive-buffer overflows in the run at the relay's sockets and at the echo peer's. */
   readonly drops: Record<string, number>;
 }
 
 /** `flows` flows × 50 msg/s × 160 B from rtp-probe through `t` (a fresh server) to the echo peer. */
-async function paced(t: ProbeTarget, peer: Server, flows: number, seconds: number): Promise<Paced | WorkersUnavailableError> {
+export async function paced(t: ProbeTarget, peer: Server, flows: number, seconds: number): Promise<Paced | WorkersUnavailableError> {
   return withServer({ label: t.label, start: () => t.start(peer.port) }, async (s) => {
     const pids: Record<string, number> = t.mode === 'direct' ? { peer: peer.pid } : { relay: s.pid, peer: peer.pid };
     const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, socketDrops(pid)]));
@@ -265,7 +265,7 @@ async function paced(t: ProbeTarget, peer: Server, flows: number, seconds: numbe
 
 const cores = (r: Paced, cpuS: number) => f(cpuS / r.secs, 2);
 const dropText = (r: Paced) => Object.entries(r.drops).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${int(n)}`).join(', ') || 'none';
-const passes = (r: Paced) => r.lossPct <= 0.1;
+export const passes = (r: Paced) => r.lossPct <= 0.1;
 
 interface PacedMedian extends Paced {
   /** Relay CPU µs per message of each run. */

@@ -8,11 +8,16 @@
 //     (bench/transports.ts).
 //  5. Many flows at media rates (bench/many-flows.ts): RTP-like uclient load with RTT percentiles, capacity
 //     at loss <= 0.1 %, 1 vs 2 workers, and the bare Node relay's floor, next to coturn.
-//  6. Tracing (bench/tracing.ts): stunnerd with tracing off vs on (always_on, OTLP to a receiving sink) under
+//  6. Upstream stunnerd v1.2.1 (bench/upstream.ts) with --udp-thread-num 1 and 2 next to stunnerd with 1 and 2
+//     workers and coturn at RTP-like load: server CPU per echoed message, RTT, capacity at loss <= 0.1 %.
+//  7. Tracing (bench/tracing.ts): stunnerd with tracing off vs on (always_on, OTLP to a receiving sink) under
 //     RTP-like uclient load (server CPU per echoed message, loss, RTT; coturn for reference) and under session
 //     churn (server CPU per allocation, spans made and bytes received).
-// Usage: node bench/run.ts [--quick] [--skip-idle] [--skip-transports] [--skip-many-flows] [--skip-tracing]
-// Bounded in time (well under 25 minutes in full, a hard stop at 25); binds 127.0.0.1 only.
+// Usage: npm run bench [-- --quick] [--skip-idle] [--skip-transports] [--skip-many-flows] [--skip-upstream] [--skip-tracing]
+// Upstream stunnerd binds every interface, so unless --skip-upstream the suite runs itself again inside a network
+// namespace of its own (.ci/netns.sh); the other servers bind 127.0.0.1 only. Section 6 needs upstream built by
+// `bash .ci/go-tools.sh`: without it the suite stops at once (or pass --skip-upstream).
+// Bounded in time: a hard stop at 25 minutes; sections 6 and 7 are skipped, saying so, when it is too near.
 // stunnerd runs with --udp-thread-num 1 unless a section says otherwise.
 import { parseArgs } from 'node:util';
 import { closedLoop, type LoopResult } from './lib/closed-loop.ts';
@@ -22,14 +27,28 @@ import { idleAllocations } from './idle-allocations.ts';
 import { DEFAULTS as TRANSPORT_DEFAULTS, formatRows, runTransportBench } from './transports.ts';
 import { runManyFlows, SECTIONS as MANY_FLOWS_SECTIONS } from './many-flows.ts';
 import { runTracingBench } from './tracing.ts';
+import { runUpstreamBench, UPSTREAM_MINUTES } from './upstream.ts';
+import { reexecInNetns } from './lib/netns.ts';
+import { upstreamStunnerdBinary, UpstreamUnavailableError } from './lib/upstream-stunnerd.ts';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean' }, 'skip-idle': { type: 'boolean' }, 'skip-transports': { type: 'boolean' },
-    'skip-many-flows': { type: 'boolean' }, 'skip-tracing': { type: 'boolean' },
+    'skip-many-flows': { type: 'boolean' }, 'skip-upstream': { type: 'boolean' }, 'skip-tracing': { type: 'boolean' },
   },
 });
 const quick = values.quick ?? false;
+// Section 6 cannot run without upstream built: say so now, not twenty minutes in; then into a network namespace.
+if (!values['skip-upstream']) {
+  try {
+    upstreamStunnerdBinary();
+  } catch (err) {
+    if (!(err instanceof UpstreamUnavailableError)) throw err;
+    console.error(`bench: ${err.message} (or pass --skip-upstream)`);
+    process.exit(1);
+  }
+  reexecInNetns();
+}
 const started = performance.now();
 const hardStop = setTimeout(() => {
   console.error('bench: hard time limit reached');
@@ -120,7 +139,19 @@ if (!values['skip-many-flows']) {
   await runManyFlows({ quick, sections: MANY_FLOWS_SECTIONS, rounds: quick ? 1 : 3 });
 }
 
-// 6. Tracing: about 3.5 minutes (under 1 with --quick); skipped, saying so, when the hard stop would cut it short.
+// 6. Upstream stunnerd: about 4.5 minutes (1.5 with --quick); skipped, saying so, when the hard stop would cut it short.
+if (!values['skip-upstream']) {
+  const leftMin = 25 - (performance.now() - started) / 60_000;
+  const needMin = quick ? UPSTREAM_MINUTES.quick : UPSTREAM_MINUTES.full;
+  if (leftMin < needMin) {
+    console.log(`\n## upstream stunnerd: skipped, ${leftMin.toFixed(1)} min left before the hard stop ` +
+      `(run sh bin/node.sh bench/upstream.ts${quick ? ' --quick' : ''})`);
+  } else {
+    await runUpstreamBench({ quick, rounds: 1 });
+  }
+}
+
+// 7. Tracing: about 3.5 minutes (under 1 with --quick); skipped, saying so, when the hard stop would cut it short.
 if (!values['skip-tracing']) {
   const leftMin = 25 - (performance.now() - started) / 60_000;
   if (leftMin < (quick ? 1.5 : 4.5)) {

@@ -1,6 +1,6 @@
-// Where datagrams were dropped: the kernel's per-socket count of receive-buffer overflows (/proc/net/udp
-// "drops"), summed over the UDP sockets a process holds, so a run can say whether the relay (its listening
-// and relay sockets) or the echo peer overflowed. Sockets of other processes on the machine do not count.
+// Where datagrams were dropped: the kernel's per-socket count of receive-buffer overflows (/proc/net/udp and
+// /proc/net/udp6 "drops"), summed over the UDP sockets a process holds, so a run can say whether the relay (its
+// listening and relay sockets) or the echo peer overflowed. Sockets of other processes on the machine do not count.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Drops so far of each IPv4 UDP socket `pid` holds, by socket inode (empty for a process gone). */
@@ -19,9 +19,12 @@ export function socketDrops(pid: number): Map<string, number> {
     return new Map();
   }
   const drops = new Map<string, number>();
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length >= 13 && inodes.has(f[9])) drops.set(f[9], Number(f[12]));
+  // udp6 too: a Go server's wildcard sockets (upstream stunnerd's `:port`) are dual-stack IPv6 sockets.
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 13 && inodes.has(f[9])) drops.set(f[9], Number(f[12]));
+    }
   }
   return drops;
 }
