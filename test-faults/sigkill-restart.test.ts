@@ -44,7 +44,7 @@ test('SIGKILL with the whole relay port range streaming; the restarted process i
     const c = baseConfig(ports, 'all:WARN,stunnerd:INFO');
     writeConfig(file, { ...c, listeners: [{ ...c.listeners[0], min_relay_port: min, max_relay_port: min + RANGE - 1 }] });
     const peer = await startEchoPeer();
-    const start = () => startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics });
+    const start = () => startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics, readyTimeoutMs: 60_000 });
     const open = async (): Promise<RelayProbe[]> => {
       const probes: RelayProbe[] = [];
       for (let i = 0; i < RANGE; i++) {

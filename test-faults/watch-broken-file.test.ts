@@ -38,7 +38,7 @@ test('-w: the config file replaced by garbage, truncated, deleted: the running c
     const config = baseConfig(ports, 'all:WARN,stunnerd:INFO');
     writeConfig(file, config);
     const peer = await startEchoPeer();
-    const d = await startDaemon({ args: ['-c', file, '-w'], healthPort: ports.health, metricsPort: ports.metrics });
+    const d = await startDaemon({ args: ['-c', file, '-w'], healthPort: ports.health, metricsPort: ports.metrics, readyTimeoutMs: 60_000 });
     const held = await RelayProbe.open({ port: ports.turn, peerPort: peer.port, username: USER, password: PASS });
     const stream = held.stream(20);
     try {
