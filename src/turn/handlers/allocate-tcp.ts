@@ -6,6 +6,7 @@ import { Username } from '../../stun/attributes/text.ts';
 import { DROP } from '../../stats/listener-stats.ts';
 import type { Credential } from '../../auth/authenticator.ts';
 import { Allocation } from '../allocation.ts';
+import { mappedAddress } from '../mapped-address.ts';
 import { reply, replyKept, type Request } from '../request.ts';
 import { TcpAllocation } from '../tcp-allocation.ts';
 import { grantLifetime } from '../timers.ts';
@@ -68,9 +69,7 @@ export async function handleTcpAllocate(server: TurnServer, req: Request, cred: 
     key: cred.key,
     created: allocation,
     build: (w) => {
-      w.add(XorRelayedAddress, r.relay.address).add(Lifetime, lifetime).add(XorMappedAddress, {
-        family: link.remoteAddress.includes(':') ? 6 : 4, address: link.remoteAddress, port: link.remotePort,
-      });
+      w.add(XorRelayedAddress, r.relay.address).add(Lifetime, lifetime).add(XorMappedAddress, mappedAddress(link));
     },
   }));
 }

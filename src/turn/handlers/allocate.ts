@@ -10,6 +10,7 @@ import { Username } from '../../stun/attributes/text.ts';
 import type { StunWriter } from '../../stun/writer.ts';
 import { DROP } from '../../stats/listener-stats.ts';
 import { Allocation } from '../allocation.ts';
+import { mappedAddress } from '../mapped-address.ts';
 import { reply, replyKept, type Request } from '../request.ts';
 import type { RelaySocket } from '../relay.ts';
 import { grantLifetime } from '../timers.ts';
@@ -146,9 +147,7 @@ export async function handleAllocate(server: TurnServer, req: Request): Promise<
       }
       w.add(Lifetime, lifetime);
       if (reservation !== undefined) w.add(ReservationToken, reservation);
-      w.add(XorMappedAddress, {
-        family: link.remoteAddress.includes(':') ? 6 : 4, address: link.remoteAddress, port: link.remotePort,
-      });
+      w.add(XorMappedAddress, mappedAddress(link));
     },
   }));
 }
