@@ -45,7 +45,12 @@ function load(port: number, peer: EchoPeerProc, password: string, sessions = 4, 
 
 function assertRelayed(r: UclientResult, sessions = 4, messages = 50): void {
   assert.equal(r.code, 0, r.output);
-  assert.deepEqual(r.errors, [], r.output);
+  // On a loaded machine uclient retransmits an Allocate that upstream (pion/turn) has already answered, and
+  // pion answers the retransmission 437 (Allocation Mismatch) instead of repeating its success (RFC 8656 §7.2
+  // asks for the latter); uclient then allocates again. Only that error is upstream's to have, and only when
+  // uclient says it tried again.
+  const unexpected = r.errors.filter((e) => !(e.startsWith('437') && /trying allocate again 437/.test(r.output)));
+  assert.deepEqual(unexpected, [], r.output);
   assert.equal(r.sent, sessions * messages, r.output);
   assert.equal(r.received, r.sent, r.output);
   assert.equal(r.lost, 0, r.output);
