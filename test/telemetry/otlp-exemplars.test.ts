@@ -202,6 +202,9 @@ test('OTLP delta temporality: a push carries only the exemplars recorded since t
     await new Promise((r) => setTimeout(r, 5));
     const recordedAt = Date.now();
     h.record(3, B);
+    // Exemplar times are milliseconds: a collection starting in the millisecond B was recorded in would count B as
+    // recorded while it ran, and the next push would carry it again (by design: rather twice than never).
+    await new Promise((r) => setTimeout(r, 5));
     const second = jsonExemplars(await push());
     assert.deepEqual(second['default/tcp-gateway/tcp-listener'], []);
     const [e, ...more] = second['udp-listener'] as { timeUnixNano: string; asDouble: number }[];
