@@ -139,7 +139,7 @@ if (!values['skip-many-flows']) {
   await runManyFlows({ quick, sections: MANY_FLOWS_SECTIONS, rounds: quick ? 1 : 3 });
 }
 
-// 6. Upstream stunnerd: about 4.5 minutes (1.5 with --quick); skipped, saying so, when the hard stop would cut it short.
+// 6. Upstream stunnerd: about 5 minutes (2 with --quick); skipped, saying so, when the hard stop would cut it short.
 if (!values['skip-upstream']) {
   const leftMin = 25 - (performance.now() - started) / 60_000;
   const needMin = quick ? UPSTREAM_MINUTES.quick : UPSTREAM_MINUTES.full;
