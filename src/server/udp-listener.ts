@@ -6,7 +6,9 @@
 // delivers that client's datagrams to it alone, whatever the reuseport group does: a flood from another
 // source fills the shared socket's queue, not this client's; a worker that restarts does not move this
 // client to another worker; and sends to the client name no address. It costs one file descriptor per
-// allocation. Datagrams that arrive before it is connected still come through the shared socket.
+// allocation. Datagrams that arrive before it is connected still come through the shared socket; those of
+// other clients that the kernel queues on it while it is bound but not yet connected go back to the shared
+// path (client-socket.ts).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { ListenerConfig } from '../config/types.ts';
@@ -16,6 +18,7 @@ import type { Allocation } from '../turn/allocation.ts';
 import type { TurnServer } from '../turn/turn-server.ts';
 import type { RelayAllocator } from '../turn/relay.ts';
 import { takeClientDatagram } from './client-datagram.ts';
+import { ClientSocket } from './client-socket.ts';
 import type { FlowDirectory } from './flow-directory.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import type { ListenerRuntime } from './listener-runtime.ts';
@@ -57,7 +60,7 @@ export class UdpListener implements ListenerRuntime {
   /** Allocations counted as downstream connections. */
   readonly #connected = new Set<Allocation>();
   /** Each client's own socket (client sockets, above), once bound and connected. */
-  readonly #clientSockets = new Map<Allocation, Socket>();
+  readonly #clientSockets = new Map<Allocation, ClientSocket>();
   readonly #useClientSockets: boolean;
   readonly #onError: (err: Error) => void;
 
@@ -144,27 +147,20 @@ export class UdpListener implements ListenerRuntime {
 
   #openClientSocket(a: Allocation): void {
     const { remoteAddress, remotePort } = a.client;
-    const s = createSocket({ type: isIP(remoteAddress) === 6 ? 'udp6' : 'udp4', reusePort: true, lookup: ipLiteralLookup });
-    const give = () => {
-      try {
-        s.close();
-      } catch {
-        // closed already
-      }
-    };
     // Without it the client is served through the shared socket, as before.
-    s.once('error', give);
-    s.bind(this.config.port, listenerBindAddress(this.config.address), () => {
-      s.connect(remotePort, remoteAddress, () => {
+    new ClientSocket({
+      address: listenerBindAddress(this.config.address), port: this.config.port, remoteAddress, remotePort,
+      // Its allocation's own socket: no lookup per datagram.
+      own: (msg, rinfo) => this.#receive(msg, rinfo, a),
+      other: this.#onMessage,
+      connected: (s) => {
         // The allocation may have ended meanwhile.
-        if (!this.#connected.has(a) || !(a.client instanceof UdpClientLink)) return give();
-        s.off('error', give);
-        s.on('error', this.#onError);
-        // Its allocation's own socket: no lookup per datagram (#closeClientSocket stops it first).
-        s.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#receive(msg, rinfo, a));
+        if (!this.#connected.has(a) || !(a.client instanceof UdpClientLink)) return false;
         this.#clientSockets.set(a, s);
-        a.client.useConnected(s);
-      });
+        a.client.useConnected(s.socket);
+        return true;
+      },
+      onError: this.#onError,
     });
   }
 
@@ -173,12 +169,7 @@ export class UdpListener implements ListenerRuntime {
     if (s === undefined) return;
     this.#clientSockets.delete(a);
     if (a.client instanceof UdpClientLink) a.client.useConnected(undefined);
-    s.removeAllListeners('message');
-    try {
-      s.close();
-    } catch {
-      // closed already
-    }
+    s.close();
   }
 
   /** Clients served through sockets of their own now. */

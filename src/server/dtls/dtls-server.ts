@@ -19,6 +19,7 @@ import type { Credentials } from './credentials.ts';
 import { DtlsError, DtlsErrorCode } from './errors.ts';
 import { assertEngineAccepts, prepareEngine } from './handshake-engine.ts';
 import { encodeHelloVerifyRequest } from './hello-verify-request.ts';
+import { ClientSocket } from '../client-socket.ts';
 import { ipLiteralLookup } from '../ip-literal-lookup.ts';
 import { DtlsServerStats } from './server-stats.ts';
 
@@ -83,7 +84,7 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
   #closing: Promise<void> | undefined;
   #socketClosed = false;
   readonly #connectedSockets: boolean;
-  readonly #own = new Map<DtlsAssociation, Socket>();
+  readonly #own = new Map<DtlsAssociation, ClientSocket>();
 
   private constructor(socket: Socket, options: DtlsServerOptions, credentials: Credentials, connectedSockets: boolean) {
     super();
@@ -207,9 +208,8 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     if (own !== undefined) {
       this.#own.delete(association);
       association.connectedSocket = undefined;
-      own.removeAllListeners('message');
       // After the close_notify just queued on it.
-      setImmediate(() => own.close());
+      own.close();
     }
     if (wasEstablished) this.stats.associationsClosed++;
     else this.#handshaking--;
@@ -243,31 +243,25 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
    *  shared socket serves it. */
   #connect(association: DtlsAssociation): void {
     const bound = this.#socket.address();
-    const s = createSocket({ type: bound.family === 'IPv6' ? 'udp6' : 'udp4', reusePort: true, lookup: ipLiteralLookup });
-    const give = (): void => {
-      try {
-        s.close();
-      } catch {
-        // closed already
-      }
-    };
-    s.once('error', give);
-    s.bind(bound.port, bound.address, () => {
-      s.connect(association.remotePort, association.remoteAddress, () => {
-        if (association.state !== AssociationState.established || this.#closing !== undefined) return give();
-        s.off('error', give);
-        s.on('error', () => this.stats.internalErrors++);
-        s.on('message', (msg: Buffer) => {
-          try {
-            association.receive(msg);
-          } catch (err) {
-            this.stats.internalErrors++;
-            association.reportError(err);
-          }
-        });
+    new ClientSocket({
+      address: bound.address, port: bound.port,
+      remoteAddress: association.remoteAddress, remotePort: association.remotePort,
+      own: (msg) => {
+        try {
+          association.receive(msg);
+        } catch (err) {
+          this.stats.internalErrors++;
+          association.reportError(err);
+        }
+      },
+      other: (msg, rinfo) => this.#onDatagram(msg, rinfo),
+      connected: (s) => {
+        if (association.state !== AssociationState.established || this.#closing !== undefined) return false;
         this.#own.set(association, s);
-        association.connectedSocket = s;
-      });
+        association.connectedSocket = s.socket;
+        return true;
+      },
+      onError: () => this.stats.internalErrors++,
     });
   }
 
