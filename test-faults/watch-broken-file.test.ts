@@ -1,8 +1,8 @@
 // The watched config file (-w) broken under a running stunnerd: replaced by garbage, truncated to nothing,
 // deleted. The running config stays and keeps relaying the allocation held across all of it; garbage and an
 // empty file are rejected reloads, counted (stunner_config_reloads_total{result="failure"}) and logged with the
-// file and what is wrong; a deleted file is not a config at all (a ConfigMap swap passes through that state),
-// so nothing is reloaded until a file is back, and a good one then applies.
+// file and what is wrong; a deleted file is a failed reload too, counted and logged once however long it stays
+// away (a ConfigMap update swaps a symlink and never passes through it); a good file back then applies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -62,10 +62,15 @@ test('-w: the config file replaced by garbage, truncated, deleted: the running c
       assert.match(rejections(d)[2], /empty config/);
       process.stdout.write(rejections(d).map((l) => `# ${l.slice(0, 200)}\n`).join(''));
 
-      // 4. Deleted: no reload at all (the poll runs every 5 s: wait past it).
+      // 4. Deleted: one failure, one log line, however many polls (every 5 s) find it missing.
       rmSync(file);
+      await expectReloads(d, { success: 0, failure: 4 });
       await sleep(6000);
-      await expectReloads(d, { success: 0, failure: 3 });
+      await expectReloads(d, { success: 0, failure: 4 });
+      const missing = d.output().split('\n').filter((l) => l.includes('config file missing'));
+      assert.equal(missing.length, 1, missing.join('\n'));
+      assert.ok(missing[0].includes(file), missing[0]);
+      process.stdout.write(`# ${missing[0].slice(0, 200)}\n`);
       assert.equal(await held.echo(), true);
 
       let status = await d.status();
@@ -76,7 +81,8 @@ test('-w: the config file replaced by garbage, truncated, deleted: the running c
       // 5. A good file back: applied.
       writeConfig(file, { ...config, admin: { ...config.admin, name: 'restored' } });
       await d.waitGeneration(2);
-      await expectReloads(d, { success: 1, failure: 3 });
+      await expectReloads(d, { success: 1, failure: 4 });
+      assert.match(d.output(), /config file back/);
       status = await d.status();
       assert.equal(status.name, 'restored');
       assert.equal(await d.value('stunner_config_last_reload_successful'), 1);

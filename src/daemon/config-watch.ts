@@ -11,12 +11,23 @@ export interface ConfigWatchOptions {
   readonly debounceMs?: number;
   /** A poll as a safety net where fs events are not delivered (some network file systems); ms, 0 = off. */
   readonly pollMs?: number;
+  /** How long the file must stay missing before onMissing is called; ms. */
+  readonly missingMs?: number;
+  /** The file has been missing (deleted, unreadable) for missingMs: called once until it is back. */
+  readonly onMissing?: () => void;
+  /** The file is back after onMissing; `changed` = its content differs from the running config's (onChange follows). */
+  readonly onBack?: (changed: boolean) => void;
 }
 
 export class ConfigWatch {
   readonly #path: string;
   readonly #onChange: () => void;
   readonly #debounceMs: number;
+  readonly #missingMs: number;
+  readonly #opts: ConfigWatchOptions;
+  /** When the file was first seen missing (NaN: it is there), and whether onMissing was called since. */
+  #missingSince = NaN;
+  #missingReported = false;
   #watcher: FSWatcher | undefined;
   #poll: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -26,6 +37,8 @@ export class ConfigWatch {
     this.#path = path;
     this.#onChange = onChange;
     this.#debounceMs = opts.debounceMs ?? 200;
+    this.#missingMs = opts.missingMs ?? 1000;
+    this.#opts = opts;
     this.#watcher = watch(dirname(path), { persistent: false }, () => this.#schedule());
     this.#watcher.on('error', () => this.#schedule());
     const pollMs = opts.pollMs ?? 5000;
@@ -45,16 +58,33 @@ export class ConfigWatch {
     this.#schedule();
   }
 
-  #schedule(): void {
+  #schedule(delayMs = this.#debounceMs): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#check(), this.#debounceMs);
+    this.#timer = setTimeout(() => void this.#check(), delayMs);
     this.#timer.unref();
   }
 
   async #check(): Promise<void> {
     const digest = await fileDigest(this.#path);
-    // A missing file (mid-swap) is not a change; the next event or poll sees the new one.
-    if (digest === undefined || digest === this.#digest) return;
+    if (digest === undefined) {
+      // Missing for a moment (an editor that deletes, then writes) is not a change; missing for missingMs is
+      // reported, once: the running config stays.
+      const now = performance.now();
+      if (Number.isNaN(this.#missingSince)) this.#missingSince = now;
+      if (now - this.#missingSince < this.#missingMs) return this.#schedule(this.#missingMs - (now - this.#missingSince));
+      if (!this.#missingReported) {
+        this.#missingReported = true;
+        this.#opts.onMissing?.();
+      }
+      return;
+    }
+    this.#missingSince = NaN;
+    const changed = digest !== this.#digest;
+    if (this.#missingReported) {
+      this.#missingReported = false;
+      this.#opts.onBack?.(changed);
+    }
+    if (!changed) return;
     this.#digest = digest;
     this.#onChange();
   }

@@ -177,11 +177,27 @@ export class Daemon implements StatusSource {
 
   /**
    * -w: reloads whenever the file's content differs from what the running config was loaded from, including
-   * a change made while start() was still binding sockets.
+   * a change made while start() was still binding sockets. A file missing for a second (deleted, unreadable) is
+   * logged and counted as a failed reload, once until it is back.
    */
   watch(opts?: ConfigWatchOptions): ConfigWatch {
     if (this.#opts.configPath === undefined) throw new Error('Daemon.watch() needs a config file');
-    const watch = new ConfigWatch(this.#opts.configPath, () => void this.reload('file changed'), opts);
+    const file = this.#opts.configPath;
+    const stats = this.registry.gateway;
+    const watch = new ConfigWatch(file, () => void this.reload('file changed'), {
+      ...opts,
+      // A config that is not there is a failed reload, counted once per disappearance; nothing is applied.
+      onMissing: () => {
+        stats.configReloadsFailure++;
+        stats.lastReloadSuccessful = 0;
+        this.#log.error('config file missing, keeping the running config until it is back', { file });
+      },
+      onBack: (changed) => {
+        this.#log.info(`config file back${changed ? '' : ', the running config'}`, { file });
+        // The file and the running config agree again; a changed file is a reload, which sets it.
+        if (!changed) stats.lastReloadSuccessful = 1;
+      },
+    });
     watch.prime(this.#startDigest);
     return watch;
   }
