@@ -1,7 +1,7 @@
 // The file descriptor limit reached: stunnerd's RLIMIT_NOFILE is lowered (prlimit --pid) to a few descriptors
 // above what it holds, then allocations are opened until the relay socket cannot be created. RFC 8656 §7.2:
 // "If the server cannot allocate a relayed transport address ... 508 (Insufficient Capacity)". The Allocate is
-// answered 508 and counted, the process lives, the allocation held from before keeps relaying, and a new
+// answered 508, counted and logged, the process lives, the allocation held from before keeps relaying, and a new
 // Allocate succeeds as soon as one allocation ends and gives its descriptor back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +49,11 @@ test('RLIMIT_NOFILE reached: Allocate answered 508 and counted, the process live
       assert.deepEqual(codes.slice(0, -1), Array(granted).fill(200));
       assert.ok(d.alive(), 'stunnerd lives at the limit');
       assert.equal(await held.echo(), true, 'the held allocation relays at the limit');
+      // The cause is logged, once (a warning per error code per 10 s).
+      const logged = d.output().split('\n').filter((l) => l.includes('cannot open a relay socket'));
+      assert.equal(logged.length, 1, d.output());
+      assert.match(logged[0], /EMFILE.*508/);
+      process.stdout.write(`# ${logged[0].slice(0, 200)}\n`);
 
       // One allocation ends: its descriptor is free again and the refused client gets one.
       await clients[0].refresh(0);

@@ -10,13 +10,16 @@ import type { RelayAddressPlan } from './relay-address.ts';
 
 /** How many ports are tried before answering 508. */
 const MAX_BIND_ATTEMPTS = 64;
+/** Bind errors that no other port would avoid: the process or the system is out of descriptors or memory. */
+const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 export interface UdpRelayOptions {
   readonly plan: RelayAddressPlan;
   /** 0..0 (or 0..65535) = any ephemeral port. */
   readonly minPort: number;
   readonly maxPort: number;
-  /** Socket errors (ICMP unreachable surfacing as send errors, etc.): logged by the caller. */
+  /** Socket errors (ICMP unreachable surfacing as send errors, out of descriptors, etc.): logged by the caller,
+   *  at a limited rate per error code. */
   readonly onError: (err: Error) => void;
   /** The listener's pool shared by every worker thread (src/shared/dataplane-state.ts); default: its own. */
   readonly ports?: RelayPortPool;
@@ -60,10 +63,15 @@ export class UdpRelayAllocator implements RelayAllocator {
       const port = this.#claim(req.family, kind);
       if (port === undefined) return { ok: false, code: 508 };
       const socket = await this.#bind(req.family, port);
-      if (socket === undefined) {
+      if (!(socket instanceof UdpRelaySocket)) {
         if (port !== 0) {
           this.#ports.release(req.family, port);
           if (kind === 'pair') this.#ports.release(req.family, port + 1);
+        }
+        // Out of descriptors: every port would fail alike. 508 at once, and a log line naming the cause.
+        if (socket !== undefined && OUT_OF_RESOURCES.has(socket.code ?? '')) {
+          this.#opts.onError(new Error(`cannot open a relay socket (${socket.code}): Allocate answered 508`, { cause: socket }));
+          return { ok: false, code: 508 };
         }
         continue;
       }
@@ -108,8 +116,9 @@ export class UdpRelayAllocator implements RelayAllocator {
       return undefined;
     }
     const socket = await this.#bind(r.family, r.port);
-    if (socket === undefined) this.#ports.release(r.family, r.port);
-    return socket;
+    if (socket instanceof UdpRelaySocket) return socket;
+    this.#ports.release(r.family, r.port);
+    return undefined;
   }
 
   /** Listener shutdown: closes the reserved ports (and their timers) and every relay still open; allocate
@@ -139,7 +148,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     const key = token.toString('hex');
     if (this.#shared === undefined) {
       const next = await this.#bind(family, port);
-      if (next === undefined) {
+      if (!(next instanceof UdpRelaySocket)) {
         if (claimed) this.#ports.release(family, port);
         return false;
       }
@@ -188,14 +197,15 @@ export class UdpRelayAllocator implements RelayAllocator {
     });
   }
 
-  #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | undefined> {
+  /** The bound relay; the bind error; or undefined when the socket is not for us (closed meanwhile, reserved). */
+  #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | NodeJS.ErrnoException | undefined> {
     const bindAddress = this.#opts.plan.bind.get(family)!;
     const advertised = this.#opts.plan.advertise.get(family)!;
     return new Promise((resolve) => {
       const s = createRelayDatagramSocket(family);
-      const fail = () => {
+      const fail = (err: NodeJS.ErrnoException) => {
         s.close();
-        resolve(undefined);
+        resolve(err);
       };
       s.once('error', fail);
       s.bind(port, bindAddress, () => {
