@@ -5,8 +5,8 @@
 // - RSS (per live allocation while allocations still pile up), heap, descriptors other than the allocations' own,
 //   active resources and timers in the last window of the loaded phase are within the stated margins of the first
 //   window (1 min for short runs, 5 min from 10 min on),
-// - allocations are exactly the sessions that allocated within an allocation lifetime (600 s) before, and when the
-//   run is long enough for allocations to expire, flat between the windows,
+// - allocations are between the sessions whose wave started and those whose wave ended within an allocation
+//   lifetime (600 s) before, and when the run is long enough for allocations to expire, flat between the windows,
 // - once the clients are gone, descriptors other than relay sockets and timers are back to their idle figures.
 // turnutils_uclient does not deallocate when it ends (no Refresh with LIFETIME 0, like a browser tab closed):
 // its allocations stay for the lifetime the server grants, 600 s. So allocations only level off after 600 s
@@ -105,7 +105,7 @@ try {
 
   const results: FleetResult[] = [];
   const deadline = minutes * 60 + WAVE_S + 15;
-  const waves: { t: number; sessions: number }[] = [];
+  const waves: { t: number; end: number; sessions: number }[] = [];
   let ramped = NaN;
   let draining = NaN;
   let lanesUp = 0;
@@ -116,7 +116,8 @@ try {
     let first = true;
     // A wave takes WAVE_S of sending plus set-up and uclient's 1-6 s start stagger.
     while (now() + WAVE_S + 10 < deadline) {
-      waves.push({ t: now(), sessions: Math.round(sessions / LANES) });
+      const wave = { t: now(), end: NaN, sessions: Math.round(sessions / LANES) };
+      waves.push(wave);
       const r = await uclientFleet({
         port: server.port, serverPid: server.pid, peerPort: peer.port, sessions: Math.round(sessions / LANES),
         size: SIZE, messages: (WAVE_S * 1000) / RATE_MS, intervalMs: RATE_MS, perProcess: 25, timeoutS: WAVE_S + 60,
@@ -125,6 +126,7 @@ try {
           first = false;
         },
       });
+      wave.end = now();
       results.push(r);
       if (r.lost > 0 || r.failed > 0) console.log(`lane ${i} at ${now().toFixed(0)} s: lost ${r.lost}, failed ${r.failed} ${r.errors.join('; ')}`);
     }
@@ -137,9 +139,12 @@ try {
   await new Promise((r) => setTimeout(r, 7000));
   await sample();
   const idleAfter = samples.at(-1)!;
-  // Sessions allocate within ~10 s of their wave's start and their allocations expire LIFETIME_S later.
-  const liveSince = (s: number) => waves.filter((w) => w.t >= idleAfter.t - s).reduce((a, w) => a + w.sessions, 0);
-  const [allocMin, allocMax] = [liveSince(LIFETIME_S - 15), liveSince(LIFETIME_S + 15)];
+  // Sessions allocate within ~10 s of their wave's start; an allocation expires LIFETIME_S after its last
+  // refresh, which uclient sends at any time up to the end of its wave. So a wave that started less than
+  // LIFETIME_S ago is surely still allocated, and one that ended more than LIFETIME_S ago surely not.
+  const sessionsOf = (ws: typeof waves) => ws.reduce((a, w) => a + w.sessions, 0);
+  const allocMin = sessionsOf(waves.filter((w) => w.t >= idleAfter.t - (LIFETIME_S - 15)));
+  const allocMax = sessionsOf(waves.filter((w) => w.end >= idleAfter.t - (LIFETIME_S + 15)));
 
   const sent = results.reduce((a, r) => a + r.sent, 0);
   const recv = results.reduce((a, r) => a + r.recv, 0);
