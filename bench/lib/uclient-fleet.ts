@@ -105,9 +105,17 @@ function parse(out: string, rc: number, sendingS: number): One {
 }
 
 // uclient processes still running: killed if this process exits first (each is also bounded by its timeout).
+// Each bash leads a process group of its own (detached), with `timeout --foreground` and uclient in it (without
+// --foreground, timeout moves itself and uclient to another group); the whole group goes.
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 });
 
 export async function uclientFleet(o: FleetOptions): Promise<FleetResult> {
@@ -139,8 +147,8 @@ export async function uclientFleet(o: FleetOptions): Promise<FleetResult> {
     const m = Math.floor(o.sessions / n) + (i < o.sessions % n ? 1 : 0);
     const args = ['-u', 'test', '-w', 'test', '-p', String(o.port), '-m', String(m), '-l', String(o.size),
       '-n', String(o.messages), '-z', String(o.intervalMs), '-c', '-e', '127.0.0.1', '-r', String(o.peerPort), '127.0.0.1'];
-    const child = spawn('bash', ['-c', `timeout --kill-after=5 ${timeoutS} turnutils_uclient "$@"; rc=$?; times; exit $rc`,
-      'uclient', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', `timeout --foreground --kill-after=5 ${timeoutS} turnutils_uclient "$@"; rc=$?; times; exit $rc`,
+      'uclient', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let seen = false;
     const on = (d: Buffer) => {
