@@ -10,14 +10,8 @@
 // per message sent, which credits each server with every message.
 // Needs coturn (turnserver, turnutils_uclient, turnutils_peer) and openssl. From another script:
 // `import { runTransportBench } from './transports.ts'` returns the rows.
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, freeUdpPort, startPeer, workerArgs, type Server } from './lib/servers.ts';
+import { startCoturn, startPeer, startStunnerd, type Server } from './lib/servers.ts';
 import { uclientLoad, type UclientLoad } from './lib/uclient-load.ts';
 
 export type Transport = 'udp' | 'tcp' | 'tls' | 'dtls';
@@ -44,104 +38,15 @@ export const DEFAULTS: TransportBenchOptions = {
   transports: ['udp', 'tcp', 'tls', 'dtls'], sessions: 40, messages: 1000, intervalMs: 1, size: 100, timeoutS: 20,
 };
 
-/** A port free for both UDP and TCP on loopback now (a UDP and a TCP listener share it, as in coturn). */
-async function freeDualPort(): Promise<number> {
-  for (;;) {
-    const port = await freeUdpPort();
-    const s = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      s.once('error', () => r(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
-    });
-    if (ok) return port;
-  }
-}
-
-interface Endpoints extends Server {
-  readonly tlsPort: number;
-}
-
-async function startCoturn(): Promise<Endpoints> {
-  const port = await freeDualPort();
-  const tlsPort = await freeDualPort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-coturn-'));
-  const out = execFileSync('bash', [join(ROOT, 'bench/tools/coturn-start.sh'), dir],
-    { env: { ...process.env, PORT: String(port), TLS_PORT: String(tlsPort) } }).toString();
-  const pid = Number(out.trim().split('\n').at(-1));
-  // Its TLS/DTLS listener starts with the UDP one; give the TCP side a moment too.
-  await new Promise((r) => setTimeout(r, 500));
-  return {
-    pid, port, tlsPort,
-    stop: async () => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    },
-  };
-}
-
-/** stunnerd from a YAML file as users start it: UDP+TCP on one port, TLS+DTLS on another (as coturn); one
- *  worker, stated on the command line (the flag's default is one per CPU). */
-async function startStunnerd(): Promise<Endpoints> {
-  const port = await freeDualPort();
-  const tlsPort = await freeDualPort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-stunnerd-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const b64 = (f: string) => readFileSync(join(dir, f)).toString('base64');
-  const tls = `cert: ${b64('cert.pem')}, key: ${b64('key.pem')}`;
-  const listener = (name: string, protocol: string, p: number, extra = '') =>
-    `  - {name: ${name}, protocol: ${protocol}, address: 127.0.0.1, port: ${p}, routes: [loopback]${extra}}`;
-  writeFileSync(join(dir, 'stunnerd.yaml'), [
-    'version: v1',
-    'admin: {name: bench, loglevel: "all:WARN", healthcheck_endpoint: ""}',
-    'auth: {type: static, realm: example.org, credentials: {username: test, password: test}}',
-    'listeners:',
-    listener('udp', 'TURN-UDP', port),
-    listener('tcp', 'TURN-TCP', port),
-    listener('tls', 'TURN-TLS', tlsPort, `, ${tls}`),
-    listener('dtls', 'TURN-DTLS', tlsPort, `, ${tls}`),
-    'clusters: [{name: loopback, type: STATIC, endpoints: [127.0.0.0/8]}]',
-    '',
-  ].join('\n'));
-  const child = spawn(process.execPath, ['src/cmd/stunnerd.ts', '-c', join(dir, 'stunnerd.yaml'), '-l', 'all:WARN,stunnerd:INFO',
-    ...workerArgs(1)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stunnerd did not start: ${out}`)), 15_000);
-    const on = (d: Buffer) => {
-      out += d;
-      if (out.includes('stunnerd running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', on);
-    child.stderr.on('data', on);
-    child.once('exit', (c) => reject(new Error(`stunnerd exited with ${c}: ${out}`)));
-  });
-  return {
-    pid: child.pid!, port, tlsPort,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 export async function runTransportBench(o: TransportBenchOptions = DEFAULTS): Promise<TransportRow[]> {
   const peer = await startPeer();
-  const servers = { stunnerd: await startStunnerd(), coturn: await startCoturn() };
+  // stunnerd with one worker, stated on the command line (the flag's default is one per CPU).
+  const servers = { stunnerd: await startStunnerd({ allTransports: true, workers: 1 }), coturn: await startCoturn({ allTransports: true }) };
   const rows: TransportRow[] = [];
   try {
     for (const transport of o.transports) {
-      const load = (s: Endpoints) => uclientLoad({
-        port: transport === 'tls' || transport === 'dtls' ? s.tlsPort : s.port, serverPid: s.pid,
+      const load = (s: Server) => uclientLoad({
+        port: transport === 'tls' || transport === 'dtls' ? s.tlsPort! : s.port, serverPid: s.pid,
         peerPort: peer.port, sessions: o.sessions, size: o.size, messages: o.messages, intervalMs: o.intervalMs,
         transport, timeoutS: o.timeoutS,
       });

@@ -8,18 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpuSeconds } from './proc.ts';
 import { treeCpuSeconds } from './proc-tree.ts';
+import type { UclientRunOptions } from './uclient-load.ts';
 
-export interface FleetOptions {
-  readonly port: number;
-  readonly serverPid: number;
-  readonly peerPort: number;
-  readonly sessions: number;
-  readonly size: number;
-  readonly messages: number;
-  readonly intervalMs: number;
+export interface FleetOptions extends UclientRunOptions {
   /** Sessions per uclient process. */
   readonly perProcess?: number;
-  readonly timeoutS?: number;
   /** Called once every process has set its sessions up (they start sending 1-6 s later). */
   readonly onConnected?: () => void;
 }

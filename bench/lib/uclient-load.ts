@@ -14,7 +14,8 @@ export interface UclientLoad {
   readonly line: string;
 }
 
-export interface UclientLoadOptions {
+/** A uclient load through turnutils_peer at `peerPort`: sessions × messages of `size` B, one per intervalMs. */
+export interface UclientRunOptions {
   readonly port: number;
   readonly serverPid: number;
   readonly peerPort: number;
@@ -22,8 +23,12 @@ export interface UclientLoadOptions {
   readonly size: number;
   readonly messages: number;
   readonly intervalMs: number;
-  readonly transport?: 'udp' | 'tcp' | 'tls' | 'dtls';
+  /** Each uclient process is bounded by it. */
   readonly timeoutS?: number;
+}
+
+export interface UclientLoadOptions extends UclientRunOptions {
+  readonly transport?: 'udp' | 'tcp' | 'tls' | 'dtls';
 }
 
 export function uclientLoad(o: UclientLoadOptions): Promise<UclientLoad> {
