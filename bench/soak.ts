@@ -173,7 +173,7 @@ try {
   console.log(`\nloaded ${fmt(ramped)}-${fmt(draining)} s, compared from ${fmt(steadyFrom)} s; ` +
     `first window ${first.length} samples, last ${last.length}`);
   console.log('figure          idle-before  first-window  last-window  last/first  idle-after');
-  for (const k of ['rssMiB', 'heapUsedMiB', 'fds', 'otherFds', 'resources', 'timers', 'allocations', 'statusAllocations'] as const) {
+  for (const k of ['rssMiB', 'heapUsedMiB', 'heapTotalMiB', 'externalMiB', 'fds', 'otherFds', 'resources', 'timers', 'allocations', 'statusAllocations'] as const) {
     const [a, b] = [mean(first, k), mean(last, k)];
     console.log(`${k.padEnd(16)}${fmt(idleBefore[k]).padStart(11)}${fmt(a).padStart(14)}${fmt(b).padStart(13)}` +
       `${(b / a).toFixed(3).padStart(12)}${fmt(idleAfter[k]).padStart(12)}`);

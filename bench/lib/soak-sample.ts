@@ -12,6 +12,10 @@ export interface SoakSample {
    *  socket connected to its client (src/server/udp-listener.ts). What must not grow with the load. */
   readonly otherFds: number;
   readonly heapUsedMiB: number;
+  /** What the heaps hold from the system (heapUsed plus free space V8 keeps), and memory outside them that V8
+   *  knows of (ArrayBuffers: datagrams, Buffers): with rssMiB, where memory goes. Summed over threads. */
+  readonly heapTotalMiB: number;
+  readonly externalMiB: number;
   /** nodejs_active_resources summed over types; `timers` is its Timeout (and Immediate) part. */
   readonly resources: number;
   readonly timers: number;
@@ -61,6 +65,8 @@ export async function takeSample(pid: number, metricsUrl: string, statusUrl: str
     fds,
     otherFds: fds - fdsPerAllocation * allocations,
     heapUsedMiB: sumFamily(m, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMiB: sumFamily(m, 'nodejs_heap_size_total_bytes') / 2 ** 20,
+    externalMiB: sumFamily(m, 'nodejs_external_memory_bytes') / 2 ** 20,
     resources: sumFamily(m, 'nodejs_active_resources'),
     timers: sumFamily(m, 'nodejs_active_resources', 'Timeout') + sumFamily(m, 'nodejs_active_resources', 'Immediate'),
     allocations,
