@@ -193,7 +193,7 @@ export class Daemon implements StatusSource {
         this.#log.error('config file missing, keeping the running config until it is back', { file });
       },
       onBack: (changed) => {
-        this.#log.info(`config file back${changed ? '' : ', the running config'}`, { file });
+        this.#log.info(`config file back${changed ? '' : ', as the running config'}`, { file });
         // The file and the running config agree again; a changed file is a reload, which sets it.
         if (!changed) stats.lastReloadSuccessful = 1;
       },

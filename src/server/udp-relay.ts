@@ -68,11 +68,8 @@ export class UdpRelayAllocator implements RelayAllocator {
           this.#ports.release(req.family, port);
           if (kind === 'pair') this.#ports.release(req.family, port + 1);
         }
-        // Out of descriptors: every port would fail alike. 508 at once, and a log line naming the cause.
-        if (socket !== undefined && OUT_OF_RESOURCES.has(socket.code ?? '')) {
-          this.#opts.onError(new Error(`cannot open a relay socket (${socket.code}): Allocate answered 508`, { cause: socket }));
-          return { ok: false, code: 508 };
-        }
+        // Out of descriptors (logged by #bind): every port would fail alike, so 508 at once.
+        if (socket !== undefined && OUT_OF_RESOURCES.has(socket.code ?? '')) return { ok: false, code: 508 };
         continue;
       }
       // Without a range the kernel picked the port: it may be odd.
@@ -205,6 +202,11 @@ export class UdpRelayAllocator implements RelayAllocator {
       const s = createRelayDatagramSocket(family);
       const fail = (err: NodeJS.ErrnoException) => {
         s.close();
+        // Every relay bind comes here (allocate, claim, reserve), and each failure is answered 508: the cause is
+        // logged once, here.
+        if (OUT_OF_RESOURCES.has(err.code ?? '')) {
+          this.#opts.onError(new Error(`cannot open a relay socket (${err.code}): Allocate answered 508`, { cause: err }));
+        }
         resolve(err);
       };
       s.once('error', fail);
