@@ -242,7 +242,9 @@ const DIRECT: ProbeTarget = {
   label: 'no relay (straight to turnutils_peer)', mode: 'direct',
   start: async (peerPort) => ({ pid: 0, port: peerPort, stop: async () => {} }),
 };
-const BARE: ProbeTarget = { label: 'bare Node relay', mode: 'bare', start: startBareRelay };
+const BARE: ProbeTarget = { label: 'bare Node relay', mode: 'bare', start: (peerPort) => startBareRelay(peerPort) };
+/** The bare relay on two SO_REUSEPORT threads: the floor for stunnerd with two workers. */
+const BARE2: ProbeTarget = { label: 'bare Node relay, 2 threads', mode: 'bare', start: (peerPort) => startBareRelay(peerPort, 2) };
 export const turnTarget = (t: Target): ProbeTarget => ({ label: t.label, mode: 'turn', start: () => t.start() });
 const P_COTURN = turnTarget(COTURN);
 const pStunnerd = (workers: number) => turnTarget(stunnerd(workers));
@@ -409,7 +411,7 @@ async function scalingSection(o: ManyFlowsOptions, peer: Server, oneWorkerOver: 
 async function floorSection(o: ManyFlowsOptions, peer: Server): Promise<void> {
   const loads = o.quick ? [200] : [200, 500];
   const seconds = 5;
-  const targets = [DIRECT, BARE, pStunnerd(1), pStunnerd(2), P_COTURN];
+  const targets = [DIRECT, BARE, BARE2, pStunnerd(1), pStunnerd(2), P_COTURN];
   const results = new Map<number, Map<string, PacedMedian | WorkersUnavailableError>>();
   for (const flows of loads) results.set(flows, await pacedRounds(targets, peer, flows, seconds, o.rounds));
   header(`Floor: the same paced load through the bare Node relay, stunnerd and coturn (${PPS} msg/s × ${SIZE} B per flow)`,
@@ -417,11 +419,14 @@ async function floorSection(o: ManyFlowsOptions, peer: Server): Promise<void> {
       `uclient speaks only TURN, so this load comes from bench/tools/rtp-probe.c, which drives all of them: ` +
       `ChannelData on one channel per flow (allocated through the repo's TURN client for stunnerd and coturn), ` +
       `${seconds} s window after 1 s of warm-up, median of ${o.rounds} run(s) with the relays in turn. The bare Node relay (bench/baseline/node-udp-relay.mjs: one socket ` +
-      `per flow, no TURN logic) is where Node itself sets the floor; "no relay" is what the probe and the echo peer cost.`,
+      `per flow, no TURN logic; with 2 threads each binds the port with SO_REUSEPORT, as stunnerd's workers do) is where ` +
+      `Node itself sets the floor, and each relay is set against the bare relay with as many threads; "no relay" is ` +
+      `what the probe and the echo peer cost.`,
     ]);
   const rows: string[][] = [];
   for (const [flows, m] of results) {
-    const bare = m.get(BARE.label);
+    const bare1 = m.get(BARE.label);
+    const bare2 = m.get(BARE2.label);
     const cot = m.get(P_COTURN.label);
     for (const t of targets) {
       const r = m.get(t.label)!;
@@ -433,14 +438,15 @@ async function floorSection(o: ManyFlowsOptions, peer: Server): Promise<void> {
       const vs = (b: PacedMedian | WorkersUnavailableError | undefined) =>
         (!relay || b === undefined || isErr(b) ? '—' : b === r ? '1' : ratio(r.cpuUsPerMsg, b.cpuUsPerMsg));
       rows.push([
-        String(flows), t.label, int(r.pps), pct(r.lossPct, 3), relay ? f(r.cpuUsPerMsg, 1) : '—', vs(bare), vs(cot),
+        String(flows), t.label, int(r.pps), pct(r.lossPct, 3), relay ? f(r.cpuUsPerMsg, 1) : '—',
+        vs(t === BARE2 || t.label === pStunnerd(2).label ? bare2 : bare1), vs(cot),
         `${f(r.avgUs / 1000, 3)} / ${f(r.p50Us / 1000, 3)} / ${f(r.p99Us / 1000, 3)}`,
         `${relay ? cores(r, r.serverCpuS) : '—'} / ${cores(r, r.clientCpuS)} / ${cores(r, r.peerCpuS)}`, dropText(r),
         relay ? r.cpuRuns.map((x) => f(x, 1)).join(', ') : '—',
       ]);
     }
   }
-  table(['flows', 'relay', 'echoed msg/s', 'lost', 'relay CPU µs/msg', 'CPU × bare Node', 'CPU × coturn',
+  table(['flows', 'relay', 'echoed msg/s', 'lost', 'relay CPU µs/msg', 'CPU × bare Node, same threads', 'CPU × coturn',
     'RTT avg / p50 / p99 ms', 'cores (relay / probe / peer)', 'dropped', 'CPU µs/msg per run'], rows);
   printCommands();
 }

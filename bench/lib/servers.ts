@@ -167,10 +167,10 @@ export async function startCoturn(opts: { readonly allTransports?: boolean } = {
   };
 }
 
-/** The bare Node relay (bench/baseline/node-udp-relay.mjs). */
-export async function startBareRelay(peerPort: number): Promise<Server> {
+/** The bare Node relay (bench/baseline/node-udp-relay.mjs), on `threads` SO_REUSEPORT worker threads when more than 1. */
+export async function startBareRelay(peerPort: number, threads = 1): Promise<Server> {
   const port = await freeUdpPort();
-  const child = spawn(process.execPath, ['bench/baseline/node-udp-relay.mjs', String(port), String(peerPort)],
+  const child = spawn(process.execPath, ['bench/baseline/node-udp-relay.mjs', String(port), String(peerPort), String(threads)],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForOutput(child, 'ready');
   return { pid: child.pid!, port, stop: stopper(child) };
