@@ -9,6 +9,7 @@
 //   listener rx), does not crash, its RSS stays bounded, and the other allocation's echoes come back meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeUdpPort, run } from '../test/helpers/process.ts';
@@ -154,3 +155,62 @@ test('a peer that stops reading, blasted through the relay: dropped by the kerne
       await peer.close();
     }
   });
+
+/** Runs `tc` with `args` (this network namespace's loopback). */
+const tc = (...args: string[]): void => {
+  execFileSync('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+
+test('a congested link to a peer (1 Mbit/s of htb in front of it) blasted through the relay: the send queue stays ' +
+  'bounded, every datagram is relayed or counted as a send drop, another allocation goes on', async () => {
+  const { d, peer, open } = await setup('congested');
+  const slow = await startEchoPeer();
+  const a = await open();
+  const b = await open();
+  // Loopback traffic to the slow peer's port goes through a 1 Mbit/s htb class with a long FIFO: its datagrams
+  // wait in the qdisc, charged to the relay socket's send buffer, until the kernel answers EAGAIN and Node.js
+  // would queue every later send in user space.
+  tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+  try {
+    tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+    tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '1mbit', 'ceil', '1mbit');
+    tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '100000');
+    tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dport',
+      String(slow.port), '0xffff', 'flowid', '1:20');
+    await a.client.channelBind(BAD, { family: 4, address: '127.0.0.1', port: slow.port });
+    const peerDrops = () => d.value('stunner_send_dropped_packets_total', { name: 'udp', to: 'peer' }).then((v) => v ?? 0);
+    const before = await traffic(d);
+    const drops0 = await peerDrops();
+    const rss0 = rss(d.pid);
+    const streamB = b.stream(10);
+    // 20,000 x 200 B in about two seconds: 16 Mbit/s into a 1 Mbit/s link.
+    const N = 20_000;
+    await blast(a, BAD, N, 200, 100, 10);
+    await sleep(500);
+    const rb = await streamB.stop();
+    const rss1 = rss(d.pid);
+    const after = await traffic(d);
+    const dropped = await peerDrops() - drops0;
+    const received = after.listenerRx - before.listenerRx;
+    const relayed = after.clusterTx - before.clusterTx;
+    process.stdout.write(`# ${N} x 200 B towards a 1 Mbit/s link: stunnerd received ${received}, relayed ${relayed}, ` +
+      `dropped ${dropped} at its full send queue; other allocation ${rb.echoed}/${rb.sent}; ` +
+      `RSS ${(rss0 / MiB).toFixed(1)} -> ${(rss1 / MiB).toFixed(1)} MiB\n`);
+    assert.equal(relayed + dropped, received, 'every datagram received was relayed or counted as a send drop');
+    // The link carries about 600 of these a second, so most were dropped; the kernel's buffer and the bounded queue
+    // hold only a few hundred.
+    assert.ok(dropped > N / 2, `${dropped} send drops`);
+    assert.ok(rss1 - rss0 < 40 * MiB, `RSS grew ${((rss1 - rss0) / MiB).toFixed(1)} MiB`);
+    assert.ok(rb.echoed >= rb.sent * 0.9, `other allocation ${rb.echoed}/${rb.sent}`);
+    assert.equal(await b.echo(), true);
+    assert.doesNotMatch(d.output(), /ERROR/);
+    assert.ok(d.alive());
+  } finally {
+    tc('qdisc', 'del', 'dev', 'lo', 'root');
+    a.close();
+    b.close();
+    await d.kill();
+    await peer.close();
+    await slow.close();
+  }
+});

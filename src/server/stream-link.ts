@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { encodeChannelData } from '../stun/channel-data.ts';
 import { FrameKind, StreamFramer } from '../stun/stream-framer.ts';
-import { DROP, type ListenerStats } from '../stats/listener-stats.ts';
+import { DROP, SEND_DROP, type ListenerStats } from '../stats/listener-stats.ts';
 import type { Allocation } from '../turn/allocation.ts';
 import type { ClientLink } from '../turn/client-link.ts';
 import type { ListenerContext } from '../turn/listener-context.ts';
@@ -112,7 +112,7 @@ export class StreamClientLink implements ClientLink {
       }
       // A Data indication (type 0x0017) is relayed media: dropped rather than queued without bound.
       if (message[0] === 0x00 && message[1] === 0x17) {
-        this.stats.drops[DROP.rate_limited]++;
+        this.stats.sendDrops[SEND_DROP.client]++;
         return;
       }
     }
@@ -126,7 +126,7 @@ export class StreamClientLink implements ClientLink {
     const socket = this.socket;
     if (!socket.writable) return;
     if (socket.writableLength > this.#host.limits.relayQueueBytes) {
-      this.stats.drops[DROP.rate_limited]++;
+      this.stats.sendDrops[SEND_DROP.client]++;
       return;
     }
     const frame = encodeChannelData(channel, payload, true);

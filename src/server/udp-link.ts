@@ -4,6 +4,8 @@ import type { Socket } from 'node:dgram';
 import type { ListenerStats } from '../stats/listener-stats.ts';
 import type { ClientLink } from '../turn/client-link.ts';
 import { encodeChannelData } from '../stun/channel-data.ts';
+import { SEND_DROP } from '../stats/listener-stats.ts';
+import { sendQueueFull } from './udp-send-queue.ts';
 
 export class UdpClientLink implements ClientLink {
   readonly transport = 'udp' as const;
@@ -27,7 +29,12 @@ export class UdpClientLink implements ClientLink {
   }
 
   send(message: Uint8Array): void {
-    if (this.#connected !== undefined) this.#connected.send(message);
+    const connected = this.#connected;
+    if (sendQueueFull(connected ?? this.#socket)) {
+      this.#stats.sendDrops[SEND_DROP.client]++;
+      return;
+    }
+    if (connected !== undefined) connected.send(message);
     else this.#socket.send(message, this.remotePort, this.remoteAddress);
     this.#stats.txPackets++;
     this.#stats.txBytes += message.length;
@@ -35,10 +42,6 @@ export class UdpClientLink implements ClientLink {
 
   /** RFC 8656 §12.5: over UDP no padding is needed. */
   sendChannelData(channel: number, payload: Uint8Array): void {
-    const frame = encodeChannelData(channel, payload, false);
-    if (this.#connected !== undefined) this.#connected.send(frame);
-    else this.#socket.send(frame, this.remotePort, this.remoteAddress);
-    this.#stats.txPackets++;
-    this.#stats.txBytes += frame.length;
+    this.send(encodeChannelData(channel, payload, false));
   }
 }

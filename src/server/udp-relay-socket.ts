@@ -4,6 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { TransportAddress } from '../stun/address.ts';
 import type { RelaySocket } from '../turn/relay.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
+import { sendQueueFull } from './udp-send-queue.ts';
 
 /**
  * An unbound datagram socket for relaying to peers of `family`. It is never connect()ed, not even while its
@@ -29,8 +30,11 @@ export class UdpRelaySocket implements RelaySocket {
     socket.on('message', (msg, rinfo) => this.onPeerDatagram(msg, rinfo.address, rinfo.port));
   }
 
-  send(data: Uint8Array, port: number, address: string): void {
-    if (!this.#closed) this.socket.send(data, port, address);
+  send(data: Uint8Array, port: number, address: string): boolean {
+    if (this.#closed) return true;
+    if (sendQueueFull(this.socket)) return false;
+    this.socket.send(data, port, address);
+    return true;
   }
 
   close(): void {

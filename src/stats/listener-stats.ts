@@ -1,7 +1,8 @@
 // Plain counters for one listener. The data path increments fields directly; telemetry reads them at
 // collection time (docs/metrics.md: no OpenTelemetry call per packet). Like every stats object, the values
 // are slots of one Float64Array<ArrayBufferLike> (see traffic-counters.ts); this is the layout after the traffic counters:
-//   allocationsActive | drops (one per reason) | requests (method x code) | allocation duration histogram
+//   allocationsActive | drops (one per reason) | send drops (to client, to peer) | requests (method x code) |
+//   allocation duration histogram
 // (its counts, sum, count, min, max and its exemplars: histogram.ts)
 import { ERROR_REASONS } from '../stun/constants.ts';
 import { Histogram, ALLOCATION_DURATION_BUCKETS, clearHistogram, histogramSlots } from './histogram.ts';
@@ -22,6 +23,10 @@ export const DROP = {
   malformed: 0, no_permission: 1, no_allocation: 2, forbidden_peer: 3, rate_limited: 4, quota: 5,
 } as const satisfies Record<DropReason, number>;
 
+/** Where a datagram was going when it was dropped because its socket's send queue was full (`sendDrops`). */
+export const SEND_DROP_SIDES = ['client', 'peer'] as const;
+export const SEND_DROP = { client: 0, peer: 1 } as const satisfies Record<(typeof SEND_DROP_SIDES)[number], number>;
+
 /** Every response code a request can be answered with: success and the codes STUN and TURN define. */
 export const RESPONSE_CODES: readonly number[] = [200, ...Object.keys(ERROR_REASONS).map(Number)];
 /** Slot of a response code in a method's row; a code outside RESPONSE_CODES counts as 500. */
@@ -30,7 +35,8 @@ RESPONSE_CODES.forEach((code, i) => (CODE_SLOT[code] = i));
 
 const ALLOCATIONS_ACTIVE = TRAFFIC_SLOTS;
 const DROPS = ALLOCATIONS_ACTIVE + 1;
-const REQUESTS = DROPS + DROP_REASONS.length;
+const SEND_DROPS = DROPS + DROP_REASONS.length;
+const REQUESTS = SEND_DROPS + SEND_DROP_SIDES.length;
 const HISTOGRAM = REQUESTS + REQUEST_METHODS.length * RESPONSE_CODES.length;
 
 /** Answered requests by method and code, counted in a fixed table. */
@@ -85,6 +91,9 @@ export class ListenerStats extends TrafficCounters {
   readonly name: string;
   /** Indexed by `DROP[reason]`. */
   readonly drops: Float64Array<ArrayBufferLike>;
+  /** Indexed by `SEND_DROP[side]`: datagrams not sent because the kernel's send buffer and the socket's send
+   *  queue were full (udp-send-queue.ts). Not a `drops` reason: that label's values are fixed by the contract. */
+  readonly sendDrops: Float64Array<ArrayBufferLike>;
   /** Answered requests; keys as `requestKey`. */
   readonly requests: RequestCounts;
   readonly allocationDuration: Histogram;
@@ -97,7 +106,8 @@ export class ListenerStats extends TrafficCounters {
     }
     super(memory);
     this.name = name;
-    this.drops = memory.subarray(DROPS, REQUESTS);
+    this.drops = memory.subarray(DROPS, SEND_DROPS);
+    this.sendDrops = memory.subarray(SEND_DROPS, REQUESTS);
     this.requests = new RequestCounts(memory.subarray(REQUESTS, HISTOGRAM));
     this.allocationDuration = new Histogram(ALLOCATION_DURATION_BUCKETS, memory.subarray(HISTOGRAM, ListenerStats.SLOTS));
   }

@@ -44,6 +44,8 @@ export const FAMILIES = {
     'Number of STUN/TURN requests answered, by method and response code.'),
   droppedPackets: family('counter', 'stunner_dropped_packets_total', '{packet}',
     'Number of datagrams or frames dropped, by reason.'),
+  sendDroppedPackets: family('counter', 'stunner_send_dropped_packets_total', '{packet}',
+    'Number of datagrams dropped because the send buffer towards the client or the peer was full.'),
   configReloads: family('counter', 'stunner_config_reloads_total', '{reload}',
     'Number of configuration (re)loads, by result.'),
   configLastReloadSuccessful: family('gauge', 'stunner_config_last_reload_successful', '',

@@ -3,7 +3,7 @@
 // exposition (docs/metrics.md table order).
 import type { Attributes } from '@opentelemetry/api';
 import type { ListenerStats } from '../stats/listener-stats.ts';
-import { DROP_REASONS, splitRequestKey } from '../stats/listener-stats.ts';
+import { DROP_REASONS, SEND_DROP_SIDES, splitRequestKey } from '../stats/listener-stats.ts';
 import type { ClusterStats } from '../stats/cluster-stats.ts';
 
 export interface ListenerLabels {
@@ -12,6 +12,8 @@ export interface ListenerLabels {
   readonly tx: Attributes;
   /** Indexed like `ListenerStats.drops`. */
   readonly drops: readonly Attributes[];
+  /** Indexed like `ListenerStats.sendDrops`. */
+  readonly sendDrops: readonly Attributes[];
   /** Keyed like `ListenerStats.requests`. */
   readonly requests: Map<number, Attributes>;
 }
@@ -34,6 +36,7 @@ export function listenerLabels(s: ListenerStats): ListenerLabels {
       rx: freeze({ direction: 'rx', name }),
       tx: freeze({ direction: 'tx', name }),
       drops: DROP_REASONS.map((reason) => freeze({ name, reason })),
+      sendDrops: SEND_DROP_SIDES.map((to) => freeze({ name, to })),
       requests: new Map(),
     };
     listenerCache.set(s, l);

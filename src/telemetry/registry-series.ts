@@ -39,6 +39,10 @@ export const LISTENER_SERIES: readonly SeriesTable<ListenerStats>[] = [
     const l = listenerLabels(s);
     for (let i = 0; i < s.drops.length; i++) emit(l.drops[i], s.drops[i]);
   } },
+  { family: F.sendDroppedPackets, each: (s, emit) => {
+    const l = listenerLabels(s);
+    for (let i = 0; i < s.sendDrops.length; i++) emit(l.sendDrops[i], s.sendDrops[i]);
+  } },
 ];
 
 export const CLUSTER_SERIES: readonly SeriesTable<ClusterStats>[] = [

@@ -9,7 +9,7 @@ import { XorPeerAddress } from '../stun/attributes/address.ts';
 import { StunWriter } from '../stun/writer.ts';
 import type { IntegrityKey } from '../stun/integrity.ts';
 import { admits, type Admission } from '../cluster/peer-admission.ts';
-import { DROP } from '../stats/listener-stats.ts';
+import { DROP, SEND_DROP } from '../stats/listener-stats.ts';
 import { ChannelBinding } from './channel-binding.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
@@ -295,7 +295,10 @@ export class Allocation {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
-    binding.relay.send(frame.subarray(4, 4 + length), binding.peerPort, binding.peerAddress);
+    if (!binding.relay.send(frame.subarray(4, 4 + length), binding.peerPort, binding.peerAddress)) {
+      this.listener.stats.sendDrops[SEND_DROP.peer]++;
+      return;
+    }
     admission.stats.txPackets++;
     admission.stats.txBytes += length;
     this.toPeerPackets++;
@@ -309,7 +312,10 @@ export class Allocation {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
-    relay.send(data, port, permission.peer);
+    if (!relay.send(data, port, permission.peer)) {
+      this.listener.stats.sendDrops[SEND_DROP.peer]++;
+      return;
+    }
     admission.stats.txPackets++;
     admission.stats.txBytes += data.length;
     this.toPeerPackets++;

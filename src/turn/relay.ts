@@ -6,7 +6,8 @@ export interface RelaySocket {
   readonly address: TransportAddress;
   /** Set by the core; the adapter calls it for every datagram a peer sends to this relay address. */
   onPeerDatagram: (data: Buffer, address: string, port: number) => void;
-  send(data: Uint8Array, port: number, address: string): void;
+  /** False when the datagram was dropped because the socket cannot take more now (its send queue is full). */
+  send(data: Uint8Array, port: number, address: string): boolean;
   close(): void;
 }
 

@@ -204,7 +204,7 @@ test('Prometheus rules read only contract series, scrape series and series they 
   }
   const alerts = new Set(rules.flatMap((r) => (r.alert ? [r.alert] : [])));
   for (const a of ['StunnerGatewayDown', 'StunnerAllocationFailureRatioHigh', 'StunnerUnauthorizedSpike',
-    'StunnerForbiddenPeerSpike', 'StunnerPacketDrops', 'StunnerEventLoopLagHigh', 'StunnerAllocationQuotaReached']) {
+    'StunnerForbiddenPeerSpike', 'StunnerPacketDrops', 'StunnerSendCongested', 'StunnerEventLoopLagHigh', 'StunnerAllocationQuotaReached']) {
     assert.ok(alerts.has(a), a);
   }
 });

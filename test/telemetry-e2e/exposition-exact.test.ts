@@ -83,6 +83,12 @@ function expectedText(k: Known): string {
       ...drops(l, [k.malformed, k.noPermission]),
       ...drops(i, []),
     ]),
+    ...family('stunner_send_dropped_packets_total', 'counter', [
+      `stunner_send_dropped_packets_total{${l},to="client"} 0`,
+      `stunner_send_dropped_packets_total{${l},to="peer"} 0`,
+      `stunner_send_dropped_packets_total{${i},to="client"} 0`,
+      `stunner_send_dropped_packets_total{${i},to="peer"} 0`,
+    ]),
     ...family('stunner_allocation_duration_seconds', 'histogram', [
       ...histogram(l, k.durations),
       ...histogram(i, { count: 0, sum: 0 }),

@@ -52,6 +52,12 @@ stunner_dropped_packets_total{name="default/tcp-gateway/tcp-listener",reason="no
 stunner_dropped_packets_total{name="default/tcp-gateway/tcp-listener",reason="forbidden_peer"} 0
 stunner_dropped_packets_total{name="default/tcp-gateway/tcp-listener",reason="rate_limited"} 0
 stunner_dropped_packets_total{name="default/tcp-gateway/tcp-listener",reason="quota"} 0
+# HELP stunner_send_dropped_packets_total Number of datagrams dropped because the send buffer towards the client or the peer was full.
+# TYPE stunner_send_dropped_packets_total counter
+stunner_send_dropped_packets_total{name="udp-listener",to="client"} 0
+stunner_send_dropped_packets_total{name="udp-listener",to="peer"} 4
+stunner_send_dropped_packets_total{name="default/tcp-gateway/tcp-listener",to="client"} 0
+stunner_send_dropped_packets_total{name="default/tcp-gateway/tcp-listener",to="peer"} 0
 # HELP stunner_allocation_duration_seconds Lifetime of ended TURN allocations at a listener.
 # TYPE stunner_allocation_duration_seconds histogram
 ${histogram('udp-listener', [1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3], 100042.5)}

@@ -52,6 +52,10 @@ stunner_dropped_packets_total{name="udp",reason="no_allocation"} 0
 stunner_dropped_packets_total{name="udp",reason="forbidden_peer"} 0
 stunner_dropped_packets_total{name="udp",reason="rate_limited"} 0
 stunner_dropped_packets_total{name="udp",reason="quota"} 0
+# TYPE stunner_send_dropped_packets counter
+# HELP stunner_send_dropped_packets Number of datagrams dropped because the send buffer towards the client or the peer was full.
+stunner_send_dropped_packets_total{name="udp",to="client"} 0
+stunner_send_dropped_packets_total{name="udp",to="peer"} 0
 # TYPE stunner_allocation_duration_seconds histogram
 # UNIT stunner_allocation_duration_seconds seconds
 # HELP stunner_allocation_duration_seconds Lifetime of ended TURN allocations at a listener.

@@ -35,6 +35,7 @@ test('producer: every gateway family of docs/metrics.md, with its kind', async (
     stunner_allocations_active: 'GAUGE',
     stunner_requests_total: 'counter',
     stunner_dropped_packets_total: 'counter',
+    stunner_send_dropped_packets_total: 'counter',
     stunner_allocation_duration_seconds: 'HISTOGRAM',
     stunner_cluster_connections: 'GAUGE',
     stunner_cluster_connections_total: 'counter',

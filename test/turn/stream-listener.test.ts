@@ -13,7 +13,7 @@ import { MessageClass, Method } from '../../src/stun/constants.ts';
 import { encodeChannelData } from '../../src/stun/channel-data.ts';
 import { StreamFramer } from '../../src/stun/stream-framer.ts';
 import { StunWriter } from '../../src/stun/writer.ts';
-import { DROP } from '../../src/stats/listener-stats.ts';
+import { DROP, SEND_DROP } from '../../src/stats/listener-stats.ts';
 import { TurnClient } from '../../src/client/turn-client.ts';
 import { PASS, USER } from '../helpers/gateway.ts';
 import { makeTestCert } from '../helpers/tls-cert.ts';
@@ -170,15 +170,15 @@ test('a client that stops reading: relayed frames above the queue bound are drop
     // Kernel socket buffers take several MB first; then the listener's queue reaches the bound.
     const payload = Buffer.alloc(1000, 1);
     const cluster = t.registry.cluster('s', 'loopback');
-    for (let i = 0; i < 200_000 && t.stats.drops[DROP.rate_limited] === 0; i++) {
+    for (let i = 0; i < 200_000 && t.stats.sendDrops[SEND_DROP.client] === 0; i++) {
       peer.send(payload, relay.port, '127.0.0.1');
       if (i % 200 === 0) await new Promise((r) => setTimeout(r, 1));
     }
-    assert.ok(t.stats.drops[DROP.rate_limited] > 0, `no drop after ${cluster.rxPackets} relayed datagrams`);
+    assert.ok(t.stats.sendDrops[SEND_DROP.client] > 0, `no drop after ${cluster.rxPackets} relayed datagrams`);
     const queued = (t.listener as unknown as { connectionCount: number }).connectionCount;
     assert.equal(queued, 1);
     client.transport.resume();
-    await eventually(() => received + t.stats.drops[DROP.rate_limited] === cluster.rxPackets,
+    await eventually(() => received + t.stats.sendDrops[SEND_DROP.client] === cluster.rxPackets,
       'every datagram from the peer to be delivered or counted dropped', 10_000);
     assert.ok(received > 0);
     assert.equal(t.stats.txPackets - responses, received, 'listener tx counts what was sent, drops excluded');

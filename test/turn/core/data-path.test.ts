@@ -8,7 +8,7 @@ import { XorPeerAddress } from '../../../src/stun/attributes/address.ts';
 import { AdditionalAddressFamily } from '../../../src/stun/attributes/numeric.ts';
 import { encodeChannelData } from '../../../src/stun/channel-data.ts';
 import { StunWriter } from '../../../src/stun/writer.ts';
-import { DROP } from '../../../src/stats/listener-stats.ts';
+import { DROP, SEND_DROP } from '../../../src/stats/listener-stats.ts';
 import { Core, MEDIA, codeOf, peerAddress, type CoreOptions } from './harness.ts';
 
 const PEER = '10.0.0.1';
@@ -40,6 +40,21 @@ test('ChannelData reaches the bound peer; cluster tx counts exactly N packets an
   assert.equal(cs.txPackets, N);
   assert.equal(cs.txBytes, N * L);
   assert.equal(cs.rxPackets, 0);
+  assert.deepEqual([...core.stats.drops], [0, 0, 0, 0, 0, 0]);
+});
+
+test('a relay socket whose send queue is full: the datagram is dropped and counted as a send drop, not as tx', async () => {
+  const { core, client, relay } = await bound();
+  await client.sendChannel(0x4000, payload(1, 10));
+  relay.full = true;
+  for (let i = 0; i < 3; i++) await client.sendChannel(0x4000, payload(2, 10));
+  relay.full = false;
+  await client.sendChannel(0x4000, payload(3, 10));
+  assert.deepEqual(relay.sent.map((d) => d.data[0]), [1, 3]);
+  assert.equal(core.stats.sendDrops[SEND_DROP.peer], 3);
+  assert.equal(core.stats.sendDrops[SEND_DROP.client], 0);
+  assert.equal(core.clusterStats().txPackets, 2);
+  assert.equal(core.clusterStats().txBytes, 20);
   assert.deepEqual([...core.stats.drops], [0, 0, 0, 0, 0, 0]);
 });
 

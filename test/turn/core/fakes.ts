@@ -56,6 +56,8 @@ export class MemoryRelaySocket implements RelaySocket {
   onPeerDatagram: (data: Buffer, address: string, port: number) => void = () => {};
   readonly sent: RelayedDatagram[] = [];
   closed = false;
+  /** While true, sends are refused as a socket whose send queue is full refuses them. */
+  full = false;
   readonly #onClose: (s: MemoryRelaySocket) => void;
 
   constructor(address: TransportAddress, onClose: (s: MemoryRelaySocket) => void) {
@@ -63,9 +65,11 @@ export class MemoryRelaySocket implements RelaySocket {
     this.#onClose = onClose;
   }
 
-  send(data: Uint8Array, port: number, address: string): void {
+  send(data: Uint8Array, port: number, address: string): boolean {
     if (this.closed) throw new Error(`send on closed relay ${this.address.address}:${this.address.port}`);
+    if (this.full) return false;
     this.sent.push({ data: Buffer.from(data), port, address });
+    return true;
   }
 
   close(): void {
