@@ -7,6 +7,9 @@
 //   loopback the kernel drops at the peer's full receive buffer (Udp RcvbufErrors in /proc/net/snmp), not with
 //   EAGAIN/ENOBUFS at stunnerd's relay socket; stunnerd relays every datagram it received (cluster tx equals
 //   listener rx), does not crash, its RSS stays bounded, and the other allocation's echoes come back meanwhile.
+// - A congested link to a peer (an htb class of 1 Mbit/s on loopback in front of its port): the relay socket's
+//   kernel send buffer fills and the kernel answers EAGAIN; beyond 64 sends waiting in user space stunnerd drops
+//   and counts (stunner_send_dropped_packets_total{to="peer"}) instead of queueing without bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
