@@ -217,3 +217,49 @@ test('a congested link to a peer (1 Mbit/s of htb in front of it) blasted throug
     await slow.close();
   }
 });
+
+test('a congested link to a client (1 Mbit/s of htb in front of its port) while its peer echoes a blast: every ' +
+  'echo is sent or counted as a send drop towards the client, another allocation goes on', async () => {
+  const { d, peer, open } = await setup('congested-client');
+  const a = await open();
+  const b = await open();
+  const value = async (name: string, labels: Record<string, string>) => (await d.value(name, labels)) ?? 0;
+  const counts = async () => ({
+    listenerTx: await value('stunner_listener_packets_total', { name: 'udp', direction: 'tx' }),
+    clusterRx: await value('stunner_cluster_packets_total', { name: 'udp', cluster: 'loopback', direction: 'rx' }),
+    drops: await value('stunner_send_dropped_packets_total', { name: 'udp', to: 'client' }),
+  });
+  const clientPort = a.client.transport.localAddress.port;
+  tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+  try {
+    tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+    tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '1mbit', 'ceil', '1mbit');
+    tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '100000');
+    tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dport',
+      String(clientPort), '0xffff', 'flowid', '1:20');
+    const before = await counts();
+    const streamB = b.stream(10);
+    const N = 20_000;
+    // The blast goes out at full speed; its echoes come back towards the client's congested port.
+    await blast(a, 0x4000, N, 200, 100, 10);
+    await sleep(1000);
+    const rb = await streamB.stop();
+    const after = await counts();
+    const fromPeers = after.clusterRx - before.clusterRx;
+    const sent = after.listenerTx - before.listenerTx;
+    const dropped = after.drops - before.drops;
+    process.stdout.write(`# ${N} x 200 B echoed towards a client behind 1 Mbit/s: ${fromPeers} from peers, ${sent} sent to ` +
+      `clients, ${dropped} dropped at a full send queue; other allocation ${rb.echoed}/${rb.sent}\n`);
+    assert.equal(sent + dropped, fromPeers, 'every datagram from a peer was sent to its client or counted as a send drop');
+    assert.ok(dropped > N / 2, `${dropped} send drops`);
+    assert.ok(rb.echoed >= rb.sent * 0.9, `other allocation ${rb.echoed}/${rb.sent}`);
+    assert.equal(await b.echo(), true);
+    assert.ok(d.alive());
+  } finally {
+    tc('qdisc', 'del', 'dev', 'lo', 'root');
+    a.close();
+    b.close();
+    await d.kill();
+    await peer.close();
+  }
+});

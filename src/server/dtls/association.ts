@@ -45,6 +45,8 @@ export interface AssociationHost {
   /** A coarse clock (ms), advanced by the server's sweep timer: no clock read per datagram. */
   readonly now: number;
   sendTo(datagram: Buffer, port: number, address: string): void;
+  /** Sends waiting in user space on the server's socket (its kernel send buffer full). */
+  sendQueueCount(): number;
   established(association: DtlsAssociation): void;
   closed(association: DtlsAssociation, reason: CloseReason, wasEstablished: boolean): void;
   handshakeFailed(association: DtlsAssociation, error: DtlsError): void;
@@ -67,7 +69,7 @@ export class DtlsAssociation extends EventEmitter implements HandshakeSink {
    * peer, which the kernel prefers over the shared listening sockets (so the flow stays in this worker whatever
    * happens to the others). Records go out on it; undefined = the server's socket.
    */
-  connectedSocket: { send(msg: Uint8Array): void } | undefined = undefined;
+  connectedSocket: { send(msg: Uint8Array): void; getSendQueueCount(): number } | undefined = undefined;
   readonly #host: AssociationHost;
   #engine: HandshakeEngine | undefined;
   #protection: RecordProtection | undefined;
@@ -81,6 +83,12 @@ export class DtlsAssociation extends EventEmitter implements HandshakeSink {
     this.startedAt = host.now;
     this.lastReceivedAt = host.now;
     this.#engine = new HandshakeEngine(credentials, hello, this, host.mtu);
+  }
+
+  /** Sends waiting in user space on the socket this association's records leave on (udp-send-queue.ts). */
+  sendQueueCount(): number {
+    const own = this.connectedSocket;
+    return own !== undefined ? own.getSendQueueCount() : this.#host.sendQueueCount();
   }
 
   /** Encrypts and sends one datagram. Dropped silently unless established, as UDP would. */

@@ -191,6 +191,10 @@ export class DtlsServer extends EventEmitter implements AssociationHost {
     this.#socket.send(datagram, port, address);
   }
 
+  sendQueueCount(): number {
+    return this.#socketClosed ? 0 : this.#socket.getSendQueueCount();
+  }
+
   established(association: DtlsAssociation): void {
     this.#handshaking--;
     if (this.#connectedSockets) this.#connect(association);
