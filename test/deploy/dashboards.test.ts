@@ -25,6 +25,8 @@ const SCRAPE_S = 1;
 // What Grafana puts in $__rate_interval for a 1 s scrape interval is 4 s; the test reads a minute back instead so that
 // the whole load run is inside every rate window when the queries run after it.
 const RATE_INTERVAL = '1m';
+// Series that exist under this load but stay at zero by design.
+const QUIET = /stunner_send_dropped_packets_total/;
 
 const dashboards = loadDashboards();
 const queries = dashboards.flatMap(queriesOf);
@@ -128,8 +130,10 @@ describe('dashboard queries against Prometheus scraping stunnerd under turnutils
         assert.ok(range.result.length > 0, `no series for ${expr}`);
         const instant = await prometheus!.query(expr, end);
         assert.ok(instant.result.length > 0, `no series now for ${expr}`);
-        // A traffic or request rate (not a ratio) must have moved during the load run.
-        if (/_(packets|bytes)_total|stunner_requests_total/.test(expr) && !expr.includes('/')) {
+        // A traffic or request rate (not a ratio) must have moved during the load run. Send drops are the exception:
+        // they need a kernel send queue that stays full, which loopback under this load never has; the congested-link
+        // fault tests (test-faults/peer-faults.test.ts) make them move and read them from /metrics.
+        if (/_(packets|bytes)_total|stunner_requests_total/.test(expr) && !expr.includes('/') && !QUIET.test(expr)) {
           const moved = range.result.some((s) => (s.values ?? []).some(([, v]) => Number(v) !== 0));
           assert.ok(moved, `${expr}: only zeros during the load run`);
         }
