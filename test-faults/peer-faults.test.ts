@@ -1,8 +1,9 @@
 // Peers that misbehave, seen from an allocation that also relays to a good peer, and from a second allocation.
-// - A closed port on the peer host (ICMP port unreachable on loopback), 1,000 datagrams a second: relay sockets
-//   are never connect()ed (src/server/udp-relay-socket.ts), so Linux does not report the ICMP error to them; the
-//   datagrams count as relayed (stunner_cluster_packets_total tx), nothing is logged, the good peer of the same
-//   allocation and another allocation go on.
+// - A closed port on the peer host (ICMP port unreachable on loopback), one datagram a millisecond over a channel:
+//   the channel's peer link (a socket connected to the peer, src/server/udp-relay-socket.ts) hears each ICMP error,
+//   counted in stunner_peer_unreachable_total{icmp="port_unreachable"}; the datagrams count as relayed too
+//   (stunner_cluster_packets_total tx: they left), nothing is logged, the good peer of the same allocation and
+//   another allocation go on.
 // - A peer that stops reading (a stopped process with a 4 KiB receive buffer) blasted through the relay: on
 //   loopback the kernel drops at the peer's full receive buffer (Udp RcvbufErrors in /proc/net/snmp), not with
 //   EAGAIN/ENOBUFS at stunnerd's relay socket; stunnerd relays every datagram it received (cluster tx equals
@@ -63,26 +64,28 @@ async function setup(prefix: string) {
   return { d, peer, open };
 }
 
-test('a peer port answering ICMP unreachable: relayed and counted, nothing logged, the good peer and another allocation go on',
+test('a peer port answering ICMP unreachable: relayed, each ICMP error counted, nothing logged, the good peer and another allocation go on',
   async () => {
     const { d, peer, open } = await setup('icmp');
     const a = await open();
     const b = await open();
+    const unreachable = () => d.value('stunner_peer_unreachable_total', { name: 'udp', icmp: 'port_unreachable' });
     try {
       const closed = await freeUdpPort();
       await a.client.channelBind(BAD, { family: 4, address: '127.0.0.1', port: closed });
       const before = await traffic(d);
+      const counted0 = await unreachable() ?? 0;
       const snmp0 = udpSnmp();
       const streamA = a.stream(10);
       const streamB = b.stream(10);
       const N = 2000;
-      await blast(a, BAD, N, 200, 10, 10);
+      await blast(a, BAD, N, 200, 1, 1);
       await sleep(500);
       const [ra, rb] = [await streamA.stop(), await streamB.stop()];
       const after = await traffic(d);
-      const snmp1 = udpSnmp();
-      const unreachable = snmp1.NoPorts - snmp0.NoPorts;
-      process.stdout.write(`# ${N} datagrams to a closed port (${unreachable} port-unreachable in the kernel); ` +
+      const counted = (await unreachable() ?? 0) - counted0;
+      const noPorts = udpSnmp().NoPorts - snmp0.NoPorts;
+      process.stdout.write(`# ${N} datagrams to a closed port: ${noPorts} port-unreachable in the kernel, ${counted} counted; ` +
         `good peer ${ra.echoed}/${ra.sent}, other allocation ${rb.echoed}/${rb.sent}\n`);
       // Everything stunnerd received was relayed, the closed port's datagrams included, and the kernel answered
       // those port unreachable. The client's datagrams share the listener socket: on a loaded machine a few may
@@ -91,7 +94,10 @@ test('a peer port answering ICMP unreachable: relayed and counted, nothing logge
       const received = after.listenerRx - before.listenerRx;
       assert.ok(received <= sent && received >= sent * 0.95, `received ${received} of ${sent}`);
       assert.equal(after.clusterTx - before.clusterTx, received);
-      assert.ok(unreachable >= N * 0.95, `the kernel answered ${unreachable} datagrams port unreachable`);
+      assert.ok(noPorts >= N * 0.9, `the kernel answered ${noPorts} datagrams port unreachable`);
+      // One error per datagram, less those a send in the same turn of the event loop took (udp-relay-socket.ts):
+      // a loaded machine sometimes hands stunnerd two of the client's datagrams in one read.
+      assert.ok(counted <= noPorts && counted >= N * 0.8, `${counted} of ${noPorts} ICMP errors counted`);
       assert.ok(ra.echoed >= ra.sent * 0.95, 'the good peer of the same allocation');
       assert.ok(rb.echoed >= rb.sent * 0.95, 'the other allocation');
       assert.equal(await b.echo(), true);

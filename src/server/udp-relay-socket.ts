@@ -1,32 +1,65 @@
 // One relay socket of a UDP allocation: the relayed transport address, datagrams from peers up to the
 // allocation, datagrams from the client out to peers. The allocator (udp-relay.ts) binds and releases it.
+//
+// Peer links. The relay socket is never connect()ed: a permission admits every port of the peer's IP (RFC 8656
+// §9), and a connected socket would hear one port only, while datagrams from peers without a permission would be
+// dropped by the kernel instead of counted (test/turn/relay-peers.test.ts). But Linux tells an unconnected UDP
+// socket nothing of the ICMP errors its datagrams cause (Node.js sets no IP_RECVERR), so a media server that is
+// gone (port unreachable) or a firewall that rejects (prohibited) would go unseen. So each channel gets a socket of
+// its own (up to MAX_PEER_LINKS per allocation, allocation.ts): bound to the relay's address and port with
+// SO_REUSEPORT, then connected to the channel's peer. The kernel delivers the peer's datagrams to it (a connected
+// socket matches the 4-tuple exactly and wins over the group), reports each ICMP error for it as a read error
+// (ECONNREFUSED, EHOSTUNREACH, ...), and a send on it needs no address. Datagrams it receives, whatever their
+// source (between bind and connect it is an ordinary member of the group), go to the allocation like the relay
+// socket's own.
+//
+// SO_REUSEPORT lets another socket of the same user join the relay's port. The relay is bound with it only after
+// an exclusive bind of the same port succeeded and was closed again (#bind in udp-relay.ts), so a port anybody
+// holds is never joined; what remains is a window of one bind between the two.
+//
+// What is reported is a lower bound: Node.js drops the error of a send without a callback, and a send on the link
+// that comes in the same turn of the event loop as the ICMP error takes the error itself (on loopback, where the
+// error is back before the send returns, a burst of sends in one turn reports none). At media rates (one
+// datagram per channel every 20 ms) every error is read: the fault test counts 2,000 of 2,000.
 import { createSocket, type Socket } from 'node:dgram';
 import type { TransportAddress } from '../stun/address.ts';
-import type { RelaySocket } from '../turn/relay.ts';
+import type { PeerLink, RelaySocket } from '../turn/relay.ts';
+import type { PeerUnreachableKind } from '../stats/listener-stats.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import { sendQueueFull } from './udp-send-queue.ts';
 
-/**
- * An unbound datagram socket for relaying to peers of `family`. It is never connect()ed, not even while its
- * allocation has a single peer: a permission admits every port of the peer's IP (RFC 8656 §9), and a connected
- * socket would hear one port only, while datagrams from peers without a permission would be dropped by the
- * kernel instead of counted (test/turn/relay-peers.test.ts).
- */
-export function createRelayDatagramSocket(family: 4 | 6): Socket {
-  return createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6, lookup: ipLiteralLookup });
+/** An unbound datagram socket for relaying to peers of `family`. */
+export function createRelayDatagramSocket(family: 4 | 6, reusePort = false): Socket {
+  return createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6, reusePort, lookup: ipLiteralLookup });
 }
+
+/** The read errors by which Linux reports an ICMP error on a connected UDP socket (icmp_err_convert, and ICMPv6's
+ *  administratively prohibited as EACCES). */
+const ICMP_ERRORS: Readonly<Record<string, PeerUnreachableKind>> = {
+  ECONNREFUSED: 'port_unreachable',
+  EHOSTUNREACH: 'prohibited',
+  ENETUNREACH: 'prohibited',
+  EACCES: 'prohibited',
+  ENOPROTOOPT: 'other',
+  EPROTO: 'other',
+};
 
 export class UdpRelaySocket implements RelaySocket {
   readonly address: TransportAddress;
   readonly socket: Socket;
   onPeerDatagram: (data: Buffer, address: string, port: number) => void = () => {};
   readonly #release: (relay: UdpRelaySocket) => void;
+  readonly #onError: (err: Error) => void;
+  readonly #links = new Set<UdpPeerLink>();
   #closed = false;
 
-  constructor(socket: Socket, address: TransportAddress, release: (relay: UdpRelaySocket) => void) {
+  /** `socket` is bound (with SO_REUSEPORT when peer links are to join it). */
+  constructor(socket: Socket, address: TransportAddress, release: (relay: UdpRelaySocket) => void,
+    onError: (err: Error) => void = () => {}) {
     this.socket = socket;
     this.address = address;
     this.#release = release;
+    this.#onError = onError;
     socket.on('message', (msg, rinfo) => this.onPeerDatagram(msg, rinfo.address, rinfo.port));
   }
 
@@ -37,15 +70,92 @@ export class UdpRelaySocket implements RelaySocket {
     return true;
   }
 
+  openPeerLink(address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void): PeerLink | undefined {
+    if (this.#closed) return undefined;
+    const link = new UdpPeerLink(this, address, port, onUnreachable, this.#onError, this.#links);
+    this.#links.add(link);
+    return link;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.onPeerDatagram = () => {};
+    for (const link of [...this.#links]) link.close(true);
     this.#release(this);
     try {
       this.socket.close();
     } catch {
       // already closed
     }
+  }
+}
+
+/** A channel's own socket: see the top of this file. Until it is connected, sends go out on the relay socket. */
+class UdpPeerLink implements PeerLink {
+  readonly #relay: UdpRelaySocket;
+  readonly #address: string;
+  readonly #port: number;
+  readonly #links: Set<UdpPeerLink>;
+  readonly #socket: Socket;
+  #connected = false;
+  #closed = false;
+
+  constructor(relay: UdpRelaySocket, address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void,
+    onError: (err: Error) => void, links: Set<UdpPeerLink>) {
+    this.#relay = relay;
+    this.#address = address;
+    this.#port = port;
+    this.#links = links;
+    const family = relay.address.family;
+    const s = createRelayDatagramSocket(family, true);
+    this.#socket = s;
+    s.on('message', (msg, rinfo) => relay.onPeerDatagram(msg, rinfo.address, rinfo.port));
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (!this.#connected) {
+        // Could not bind or connect (out of descriptors, the relay closed meanwhile): the channel goes on over the
+        // relay socket, without ICMP reports.
+        this.close(true);
+        return;
+      }
+      const kind = ICMP_ERRORS[err.code ?? ''];
+      if (kind !== undefined) onUnreachable(kind);
+      else onError(err);
+    });
+    const local = relay.socket.address();
+    s.bind(local.port, local.address, () => {
+      if (this.#closed) return;
+      s.connect(port, address, () => {
+        if (!this.#closed) this.#connected = true;
+      });
+    });
+  }
+
+  send(data: Uint8Array): boolean {
+    if (!this.#connected) return this.#relay.send(data, this.#port, this.#address);
+    if (sendQueueFull(this.#socket)) return false;
+    this.#socket.send(data);
+    return true;
+  }
+
+  /**
+   * The channel is gone. Datagrams may still sit in the socket's queue: it closes after the event loop's next poll
+   * phase has read them (two setImmediate, as client-socket.ts explains), unless `now` (its relay is closing).
+   */
+  close(now = false): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#connected = false;
+    this.#links.delete(this);
+    const s = this.#socket;
+    const shut = (): void => {
+      try {
+        s.close();
+      } catch {
+        // closed already
+      }
+    };
+    if (now) shut();
+    else setImmediate(() => setImmediate(shut));
   }
 }

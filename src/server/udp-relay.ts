@@ -1,6 +1,7 @@
 // Relay sockets for UDP allocations: one dgram socket per relayed transport address, bound inside the
 // listener's relay port range when it has one (RFC 8656 §7.2 steps 6-7 for EVEN-PORT and reservations).
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:dgram';
 import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../turn/relay.ts';
 import { RESERVATION_LIFETIME_S } from '../turn/timers.ts';
 import { RelayPortPool, type PortPick } from './port-pool.ts';
@@ -194,41 +195,51 @@ export class UdpRelayAllocator implements RelayAllocator {
     });
   }
 
-  /** The bound relay; the bind error; or undefined when the socket is not for us (closed meanwhile, reserved). */
-  #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | NodeJS.ErrnoException | undefined> {
+  /**
+   * The bound relay; the bind error; or undefined when the socket is not for us (closed meanwhile, reserved).
+   * The port is bound exclusively first, and only then, closed, bound again with SO_REUSEPORT for the channels'
+   * peer links to join (udp-relay-socket.ts): a port another socket holds is never shared.
+   */
+  async #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | NodeJS.ErrnoException | undefined> {
     const bindAddress = this.#opts.plan.bind.get(family)!;
+    const exclusive = await this.#bindSocket(createRelayDatagramSocket(family), port, bindAddress);
+    if (exclusive instanceof Error) return exclusive;
+    const chosen = exclusive.address().port;
+    exclusive.close();
+    const s = await this.#bindSocket(createRelayDatagramSocket(family, true), chosen, bindAddress);
+    if (s instanceof Error) return s;
+    // Closed while binding: nobody will close this socket.
+    if (this.#closed) {
+      s.close();
+      return undefined;
+    }
+    // A port the kernel chose may be one another worker reserved (no socket holds it): not for us.
+    if (!this.#ports.take(family, chosen) && port === 0) {
+      s.close();
+      return undefined;
+    }
+    s.on('error', this.#opts.onError);
     const advertised = this.#opts.plan.advertise.get(family)!;
+    const relay = new UdpRelaySocket(s, { family, address: advertised, port: chosen }, this.#release, this.#opts.onError);
+    this.#open.add(relay);
+    return relay;
+  }
+
+  /** `s` bound to `port`, or the bind error (the socket closed). Every relay bind comes here (allocate, claim,
+   *  reserve), and each failure is answered 508: the cause is logged once, here. */
+  #bindSocket(s: Socket, port: number, address: string): Promise<Socket | NodeJS.ErrnoException> {
     return new Promise((resolve) => {
-      const s = createRelayDatagramSocket(family);
       const fail = (err: NodeJS.ErrnoException) => {
         s.close();
-        // Every relay bind comes here (allocate, claim, reserve), and each failure is answered 508: the cause is
-        // logged once, here.
         if (OUT_OF_RESOURCES.has(err.code ?? '')) {
           this.#opts.onError(new Error(`cannot open a relay socket (${err.code}): Allocate answered 508`, { cause: err }));
         }
         resolve(err);
       };
       s.once('error', fail);
-      s.bind(port, bindAddress, () => {
+      s.bind(port, address, () => {
         s.off('error', fail);
-        // Closed while binding: nobody will close this socket.
-        if (this.#closed) {
-          s.close();
-          resolve(undefined);
-          return;
-        }
-        const bound = s.address().port;
-        // A port the kernel chose may be one another worker reserved (no socket holds it): not for us.
-        if (!this.#ports.take(family, bound) && port === 0) {
-          s.close();
-          resolve(undefined);
-          return;
-        }
-        s.on('error', this.#opts.onError);
-        const relay = new UdpRelaySocket(s, { family, address: advertised, port: bound }, this.#release);
-        this.#open.add(relay);
-        resolve(relay);
+        resolve(s);
       });
     });
   }

@@ -1,7 +1,8 @@
 // Plain counters for one listener. The data path increments fields directly; telemetry reads them at
 // collection time (docs/metrics.md: no OpenTelemetry call per packet). Like every stats object, the values
 // are slots of one Float64Array<ArrayBufferLike> (see traffic-counters.ts); this is the layout after the traffic counters:
-//   allocationsActive | drops (one per reason) | send drops (to client, to peer) | requests (method x code) |
+//   allocationsActive | drops (one per reason) | send drops (to client, to peer) | peer unreachable (per ICMP
+//   error) | requests (method x code) |
 //   allocation duration histogram
 // (its counts, sum, count, min, max and its exemplars: histogram.ts)
 import { ERROR_REASONS } from '../stun/constants.ts';
@@ -27,6 +28,14 @@ export const DROP = {
 export const SEND_DROP_SIDES = ['client', 'peer'] as const;
 export const SEND_DROP = { client: 0, peer: 1 } as const satisfies Record<(typeof SEND_DROP_SIDES)[number], number>;
 
+/** ICMP errors the kernel reported for datagrams relayed to a peer (`peerUnreachable`), by what it said:
+ *  port unreachable (nothing listens on the peer's port), administratively prohibited (a firewall's reject),
+ *  anything else fatal (protocol unreachable). */
+export const PEER_UNREACHABLE_KINDS = ['port_unreachable', 'prohibited', 'other'] as const;
+export type PeerUnreachableKind = (typeof PEER_UNREACHABLE_KINDS)[number];
+export const PEER_UNREACHABLE = { port_unreachable: 0, prohibited: 1, other: 2 } as const satisfies
+  Record<PeerUnreachableKind, number>;
+
 /** Every response code a request can be answered with: success and the codes STUN and TURN define. */
 export const RESPONSE_CODES: readonly number[] = [200, ...Object.keys(ERROR_REASONS).map(Number)];
 /** Slot of a response code in a method's row; a code outside RESPONSE_CODES counts as 500. */
@@ -36,7 +45,8 @@ RESPONSE_CODES.forEach((code, i) => (CODE_SLOT[code] = i));
 const ALLOCATIONS_ACTIVE = TRAFFIC_SLOTS;
 const DROPS = ALLOCATIONS_ACTIVE + 1;
 const SEND_DROPS = DROPS + DROP_REASONS.length;
-const REQUESTS = SEND_DROPS + SEND_DROP_SIDES.length;
+const PEER_UNREACHABLE_SLOTS = SEND_DROPS + SEND_DROP_SIDES.length;
+const REQUESTS = PEER_UNREACHABLE_SLOTS + PEER_UNREACHABLE_KINDS.length;
 const HISTOGRAM = REQUESTS + REQUEST_METHODS.length * RESPONSE_CODES.length;
 
 /** Answered requests by method and code, counted in a fixed table. */
@@ -94,6 +104,9 @@ export class ListenerStats extends TrafficCounters {
   /** Indexed by `SEND_DROP[side]`: datagrams not sent because the kernel's send buffer and the socket's send
    *  queue were full (udp-send-queue.ts). Not a `drops` reason: that label's values are fixed by the contract. */
   readonly sendDrops: Float64Array<ArrayBufferLike>;
+  /** Indexed by `PEER_UNREACHABLE[kind]`: ICMP errors reported on the connected sockets of channels
+   *  (udp-relay-socket.ts, peer links); each stands for a datagram relayed to a peer that is not there. */
+  readonly peerUnreachable: Float64Array<ArrayBufferLike>;
   /** Answered requests; keys as `requestKey`. */
   readonly requests: RequestCounts;
   readonly allocationDuration: Histogram;
@@ -107,7 +120,8 @@ export class ListenerStats extends TrafficCounters {
     super(memory);
     this.name = name;
     this.drops = memory.subarray(DROPS, SEND_DROPS);
-    this.sendDrops = memory.subarray(SEND_DROPS, REQUESTS);
+    this.sendDrops = memory.subarray(SEND_DROPS, PEER_UNREACHABLE_SLOTS);
+    this.peerUnreachable = memory.subarray(PEER_UNREACHABLE_SLOTS, REQUESTS);
     this.requests = new RequestCounts(memory.subarray(REQUESTS, HISTOGRAM));
     this.allocationDuration = new Histogram(ALLOCATION_DURATION_BUCKETS, memory.subarray(HISTOGRAM, ListenerStats.SLOTS));
   }

@@ -46,6 +46,8 @@ export const FAMILIES = {
     'Number of datagrams or frames dropped, by reason.'),
   sendDroppedPackets: family('counter', 'stunner_send_dropped_packets_total', '{packet}',
     'Number of datagrams dropped because the send buffer towards the client or the peer was full.'),
+  peerUnreachable: family('counter', 'stunner_peer_unreachable_total', '{error}',
+    'Number of ICMP errors (port unreachable, prohibited) reported for datagrams relayed to peers over channels.'),
   configReloads: family('counter', 'stunner_config_reloads_total', '{reload}',
     'Number of configuration (re)loads, by result.'),
   configLastReloadSuccessful: family('gauge', 'stunner_config_last_reload_successful', '',

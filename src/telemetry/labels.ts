@@ -3,7 +3,7 @@
 // exposition (docs/metrics.md table order).
 import type { Attributes } from '@opentelemetry/api';
 import type { ListenerStats } from '../stats/listener-stats.ts';
-import { DROP_REASONS, SEND_DROP_SIDES, splitRequestKey } from '../stats/listener-stats.ts';
+import { DROP_REASONS, PEER_UNREACHABLE_KINDS, SEND_DROP_SIDES, splitRequestKey } from '../stats/listener-stats.ts';
 import type { ClusterStats } from '../stats/cluster-stats.ts';
 
 export interface ListenerLabels {
@@ -14,6 +14,8 @@ export interface ListenerLabels {
   readonly drops: readonly Attributes[];
   /** Indexed like `ListenerStats.sendDrops`. */
   readonly sendDrops: readonly Attributes[];
+  /** Indexed like `ListenerStats.peerUnreachable`. */
+  readonly peerUnreachable: readonly Attributes[];
   /** Keyed like `ListenerStats.requests`. */
   readonly requests: Map<number, Attributes>;
 }
@@ -37,6 +39,7 @@ export function listenerLabels(s: ListenerStats): ListenerLabels {
       tx: freeze({ direction: 'tx', name }),
       drops: DROP_REASONS.map((reason) => freeze({ name, reason })),
       sendDrops: SEND_DROP_SIDES.map((to) => freeze({ name, to })),
+      peerUnreachable: PEER_UNREACHABLE_KINDS.map((icmp) => freeze({ name, icmp })),
       requests: new Map(),
     };
     listenerCache.set(s, l);

@@ -43,6 +43,10 @@ export const LISTENER_SERIES: readonly SeriesTable<ListenerStats>[] = [
     const l = listenerLabels(s);
     for (let i = 0; i < s.sendDrops.length; i++) emit(l.sendDrops[i], s.sendDrops[i]);
   } },
+  { family: F.peerUnreachable, each: (s, emit) => {
+    const l = listenerLabels(s);
+    for (let i = 0; i < s.peerUnreachable.length; i++) emit(l.peerUnreachable[i], s.peerUnreachable[i]);
+  } },
 ];
 
 export const CLUSTER_SERIES: readonly SeriesTable<ClusterStats>[] = [

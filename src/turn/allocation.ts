@@ -9,7 +9,7 @@ import { XorPeerAddress } from '../stun/attributes/address.ts';
 import { StunWriter } from '../stun/writer.ts';
 import type { IntegrityKey } from '../stun/integrity.ts';
 import { admits, type Admission } from '../cluster/peer-admission.ts';
-import { DROP, SEND_DROP } from '../stats/listener-stats.ts';
+import { DROP, PEER_UNREACHABLE, SEND_DROP, type PeerUnreachableKind } from '../stats/listener-stats.ts';
 import { ChannelBinding } from './channel-binding.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
@@ -19,6 +19,13 @@ import type { TcpAllocation } from './tcp-allocation.ts';
 import type { TraceRef } from './tracing.ts';
 
 export type AllocationState = 'pending' | 'active' | 'closed';
+
+/**
+ * Channels that get a path of their own to their peer (RelaySocket.openPeerLink: over UDP a connected socket, one
+ * descriptor each, through which ICMP errors are seen). A WebRTC allocation binds one or two channels; further
+ * channels relay through the relay socket alone.
+ */
+export const MAX_PEER_LINKS = 4;
 
 /** The per-allocation limits (admin.limits), passed with each request since a reconfiguration may change them. */
 export interface AllocationLimits {
@@ -67,6 +74,8 @@ export class Allocation {
   readonly #permissions = new Map<string, Permission>();
   /** By channel number. */
   readonly #channels = new Map<number, ChannelBinding>();
+  /** Channels with a peer link open (at most MAX_PEER_LINKS). */
+  #peerLinks = 0;
   /** Transaction ids of Data indications: a random prefix and a counter, no RNG call per packet. */
   readonly #indicationTid = randomFillSync(Buffer.allocUnsafe(12));
   #indicationCount = 0;
@@ -219,6 +228,10 @@ export class Allocation {
       const binding = new ChannelBinding(number, peer.address, peer.port, permission, relay, now);
       this.#channels.set(number, binding);
       permission.addChannel(binding);
+      if (this.#peerLinks < MAX_PEER_LINKS && relay.openPeerLink !== undefined) {
+        binding.link = relay.openPeerLink(peer.address, peer.port, this.#onPeerUnreachable);
+        if (binding.link !== undefined) this.#peerLinks++;
+      }
     }
     return 'bound';
   }
@@ -250,6 +263,11 @@ export class Allocation {
       if (!binding.expire(now)) continue;
       this.#channels.delete(binding.number);
       binding.permission.removeChannel(binding);
+      if (binding.link !== undefined) {
+        binding.link.close();
+        binding.link = undefined;
+        this.#peerLinks--;
+      }
     }
     for (const permission of this.#permissions.values()) {
       if (permission.expire(now)) this.#permissions.delete(permission.peer);
@@ -295,7 +313,9 @@ export class Allocation {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
-    if (!binding.relay.send(frame.subarray(4, 4 + length), binding.peerPort, binding.peerAddress)) {
+    const link = binding.link;
+    const payload = frame.subarray(4, 4 + length);
+    if (!(link !== undefined ? link.send(payload) : binding.relay.send(payload, port, binding.peerAddress))) {
       this.listener.stats.sendDrops[SEND_DROP.peer]++;
       return;
     }
@@ -321,6 +341,10 @@ export class Allocation {
     this.toPeerPackets++;
     this.toPeerBytes += data.length;
   }
+
+  readonly #onPeerUnreachable = (kind: PeerUnreachableKind): void => {
+    this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
+  };
 
   /** Peer -> client (§11.3, §12.7): over the bound channel if any, else in a Data indication. */
   readonly onPeerDatagram = (data: Buffer, address: string, port: number): void => {

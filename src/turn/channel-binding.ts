@@ -1,7 +1,7 @@
 // A channel binding (RFC 8656 §12): a channel number standing for one peer transport address. Its lifetime
 // (10 minutes, then 5 minutes of cooldown) is decided here and nowhere else.
 import type { Permission } from './permission.ts';
-import type { RelaySocket } from './relay.ts';
+import type { PeerLink, RelaySocket } from './relay.ts';
 import { CHANNEL_COOLDOWN_S, CHANNEL_LIFETIME_S } from './timers.ts';
 
 export class ChannelBinding {
@@ -11,6 +11,8 @@ export class ChannelBinding {
   readonly permission: Permission;
   /** The relay socket of the peer's address family. */
   readonly relay: RelaySocket;
+  /** The relay's own path to this peer, when it opened one (RelaySocket.openPeerLink): ChannelData goes out on it. */
+  link: PeerLink | undefined = undefined;
   #expiresAt: number;
   #expired = false;
 

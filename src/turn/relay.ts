@@ -1,5 +1,6 @@
 // Relayed transport addresses as the core sees them; the Node adapter binds the sockets.
 import type { TransportAddress } from '../stun/address.ts';
+import type { PeerUnreachableKind } from '../stats/listener-stats.ts';
 
 export interface RelaySocket {
   /** The relayed transport address advertised in XOR-RELAYED-ADDRESS. */
@@ -8,6 +9,20 @@ export interface RelaySocket {
   onPeerDatagram: (data: Buffer, address: string, port: number) => void;
   /** False when the datagram was dropped because the socket cannot take more now (its send queue is full). */
   send(data: Uint8Array, port: number, address: string): boolean;
+  /**
+   * A path of its own to one peer transport address, for a channel bound to it: the adapter may open one (UDP:
+   * a socket connected to the peer, which the kernel tells of ICMP errors), or not (undefined). `onUnreachable`
+   * is called for each ICMP error reported on it. Closed by the core when the channel goes; closing the relay
+   * closes them all.
+   */
+  openPeerLink?(address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void): PeerLink | undefined;
+  close(): void;
+}
+
+/** A relay socket's path to one peer transport address (RelaySocket.openPeerLink). */
+export interface PeerLink {
+  /** Like RelaySocket.send, to the link's peer. */
+  send(data: Uint8Array): boolean;
   close(): void;
 }
 

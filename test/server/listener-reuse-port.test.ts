@@ -1,6 +1,8 @@
 // ListenerDeps.reusePort: with it two listeners of the same protocol bind one address and port (SO_REUSEPORT, as
 // dataplane workers do) and a client is served through it; without it the second bind fails with EADDRINUSE, as
-// before. Relay sockets never take the option: another SO_REUSEPORT socket cannot bind a relayed port.
+// before. A relay port is bound exclusively before it is bound again with SO_REUSEPORT for the channels' peer links
+// (src/server/udp-relay-socket.ts): a port another socket holds, with the option or without, is never joined, and
+// no socket without the option can bind a relayed port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -28,10 +30,11 @@ interface Built {
 }
 
 /** A listener of `protocol` on 127.0.0.1:port with its own TURN core, built by the factory as the gateway does. */
-function build(protocol: ListenerProtocol, port: number, reusePort: boolean | undefined): Built {
+function build(protocol: ListenerProtocol, port: number, reusePort: boolean | undefined, relayPort = 0): Built {
   const tls = protocol === 'TURN-TLS' || protocol === 'TURN-DTLS' ? { cert: cert.cert, key: cert.key } : {};
+  const range = relayPort > 0 ? { min_relay_port: relayPort, max_relay_port: relayPort } : {};
   const config = testConfig({
-    listeners: [{ name: 'l', protocol, address: '127.0.0.1', port, routes: ['loopback'], ...tls }],
+    listeners: [{ name: 'l', protocol, address: '127.0.0.1', port, routes: ['loopback'], ...tls, ...range }],
   });
   const registry = new StatsRegistry();
   const server = new TurnServer({
@@ -84,7 +87,7 @@ for (const protocol of KINDS) {
 }
 
 for (const kind of ['udp', 'tcp'] as const) {
-  test(`${kind}: a client allocates through a shared port; its relayed port is not open to SO_REUSEPORT`, async () => {
+  test(`${kind}: a client allocates through a shared port; its relayed port cannot be bound without SO_REUSEPORT`, async () => {
     const protocol = kind === 'udp' ? 'TURN-UDP' : 'TURN-TCP';
     const port = kind === 'udp' ? await freeUdpPort() : await freeTcpPort();
     const listeners = [build(protocol, port, true), build(protocol, port, true)];
@@ -94,16 +97,49 @@ for (const kind of ['udp', 'tcp'] as const) {
       client = await TurnClient.connect({ kind, host: '127.0.0.1', port, username: USER, password: PASS });
       const { relayed } = await client.allocate();
       assert.equal(relayed.length, 1);
-      const intruder = createSocket({ type: 'udp4', reusePort: true });
-      const code = await new Promise<string | undefined>((resolve) => {
-        intruder.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
-        intruder.bind(relayed[0].port, '127.0.0.1', () => resolve(undefined));
-      });
-      intruder.close();
-      assert.equal(code, 'EADDRINUSE');
+      assert.equal(await bindCode(relayed[0].port, false), 'EADDRINUSE');
     } finally {
       client?.close();
       for (const l of listeners) await l.close();
     }
+  });
+
+  test(`${kind}: a relay port another socket holds with SO_REUSEPORT is not joined: 508`, async () => {
+    const protocol = kind === 'udp' ? 'TURN-UDP' : 'TURN-TCP';
+    const port = kind === 'udp' ? await freeUdpPort() : await freeTcpPort();
+    const relayPort = await freeUdpPort();
+    const holder = createSocket({ type: 'udp4', reusePort: true });
+    await new Promise<void>((resolve) => holder.bind(relayPort, '127.0.0.1', resolve));
+    const built = build(protocol, port, false, relayPort);
+    let client: TurnClient | undefined;
+    let held = true;
+    try {
+      await built.listener.listen();
+      client = await TurnClient.connect({ kind, host: '127.0.0.1', port, username: USER, password: PASS });
+      await assert.rejects(client.allocate(), (err: Error) => /508/.test(err.message));
+      holder.close();
+      held = false;
+      const { relayed } = await client.allocate();
+      assert.equal(relayed[0].port, relayPort);
+    } finally {
+      client?.close();
+      if (held) holder.close();
+      await built.close();
+    }
+  });
+}
+
+/** The error code of binding 127.0.0.1:port (undefined: bound, and closed again). */
+function bindCode(port: number, reusePort: boolean): Promise<string | undefined> {
+  const s = createSocket({ type: 'udp4', reusePort });
+  return new Promise((resolve) => {
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      s.close();
+      resolve(err.code);
+    });
+    s.bind(port, '127.0.0.1', () => {
+      s.close();
+      resolve(undefined);
+    });
   });
 }

@@ -89,6 +89,8 @@ function expectedText(k: Known): string {
       `stunner_send_dropped_packets_total{${i},to="client"} 0`,
       `stunner_send_dropped_packets_total{${i},to="peer"} 0`,
     ]),
+    ...family('stunner_peer_unreachable_total', 'counter', [l, i].flatMap((x) =>
+      ['port_unreachable', 'prohibited', 'other'].map((icmp) => `stunner_peer_unreachable_total{${x},icmp="${icmp}"} 0`))),
     ...family('stunner_allocation_duration_seconds', 'histogram', [
       ...histogram(l, k.durations),
       ...histogram(i, { count: 0, sum: 0 }),

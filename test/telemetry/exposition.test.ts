@@ -58,6 +58,14 @@ stunner_send_dropped_packets_total{name="udp-listener",to="client"} 0
 stunner_send_dropped_packets_total{name="udp-listener",to="peer"} 4
 stunner_send_dropped_packets_total{name="default/tcp-gateway/tcp-listener",to="client"} 0
 stunner_send_dropped_packets_total{name="default/tcp-gateway/tcp-listener",to="peer"} 0
+# HELP stunner_peer_unreachable_total Number of ICMP errors (port unreachable, prohibited) reported for datagrams relayed to peers over channels.
+# TYPE stunner_peer_unreachable_total counter
+stunner_peer_unreachable_total{name="udp-listener",icmp="port_unreachable"} 7
+stunner_peer_unreachable_total{name="udp-listener",icmp="prohibited"} 0
+stunner_peer_unreachable_total{name="udp-listener",icmp="other"} 0
+stunner_peer_unreachable_total{name="default/tcp-gateway/tcp-listener",icmp="port_unreachable"} 0
+stunner_peer_unreachable_total{name="default/tcp-gateway/tcp-listener",icmp="prohibited"} 0
+stunner_peer_unreachable_total{name="default/tcp-gateway/tcp-listener",icmp="other"} 0
 # HELP stunner_allocation_duration_seconds Lifetime of ended TURN allocations at a listener.
 # TYPE stunner_allocation_duration_seconds histogram
 ${histogram('udp-listener', [1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3], 100042.5)}

@@ -56,6 +56,11 @@ stunner_dropped_packets_total{name="udp",reason="quota"} 0
 # HELP stunner_send_dropped_packets Number of datagrams dropped because the send buffer towards the client or the peer was full.
 stunner_send_dropped_packets_total{name="udp",to="client"} 0
 stunner_send_dropped_packets_total{name="udp",to="peer"} 0
+# TYPE stunner_peer_unreachable counter
+# HELP stunner_peer_unreachable Number of ICMP errors (port unreachable, prohibited) reported for datagrams relayed to peers over channels.
+stunner_peer_unreachable_total{name="udp",icmp="port_unreachable"} 0
+stunner_peer_unreachable_total{name="udp",icmp="prohibited"} 0
+stunner_peer_unreachable_total{name="udp",icmp="other"} 0
 # TYPE stunner_allocation_duration_seconds histogram
 # UNIT stunner_allocation_duration_seconds seconds
 # HELP stunner_allocation_duration_seconds Lifetime of ended TURN allocations at a listener.

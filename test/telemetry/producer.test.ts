@@ -36,6 +36,7 @@ test('producer: every gateway family of docs/metrics.md, with its kind', async (
     stunner_requests_total: 'counter',
     stunner_dropped_packets_total: 'counter',
     stunner_send_dropped_packets_total: 'counter',
+    stunner_peer_unreachable_total: 'counter',
     stunner_allocation_duration_seconds: 'HISTOGRAM',
     stunner_cluster_connections: 'GAUGE',
     stunner_cluster_connections_total: 'counter',

@@ -14,6 +14,7 @@ const COUNTERS_AND_GAUGES = [
   'stunner_requests_total',
   'stunner_dropped_packets_total',
   'stunner_send_dropped_packets_total',
+  'stunner_peer_unreachable_total',
   'stunner_config_reloads_total',
   'stunner_config_last_reload_successful',
   'stunner_build_info',

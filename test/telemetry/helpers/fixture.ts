@@ -1,6 +1,6 @@
 // A StatsRegistry filled by hand with known numbers, and the small collaborators a Telemetry needs.
 import { StatsRegistry } from '../../../src/stats/registry.ts';
-import { DROP, SEND_DROP } from '../../../src/stats/listener-stats.ts';
+import { DROP, PEER_UNREACHABLE, SEND_DROP } from '../../../src/stats/listener-stats.ts';
 import { LoggerFactory } from '../../../src/log/logger.ts';
 import type { GatewayStatusSnapshot, StatusSource } from '../../../src/telemetry/health.ts';
 
@@ -17,6 +17,7 @@ export function knownRegistry(): StatsRegistry {
   udp.drops[DROP.malformed] = 1;
   udp.drops[DROP.no_permission] = 2;
   udp.sendDrops[SEND_DROP.peer] = 4;
+  udp.peerUnreachable[PEER_UNREACHABLE.port_unreachable] = 7;
   udp.countRequest('allocate', 200);
   udp.countRequest('allocate', 200);
   udp.countRequest('allocate', 401);

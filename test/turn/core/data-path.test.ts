@@ -5,10 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Attr, MessageClass, Method } from '../../../src/stun/constants.ts';
 import { XorPeerAddress } from '../../../src/stun/attributes/address.ts';
-import { AdditionalAddressFamily } from '../../../src/stun/attributes/numeric.ts';
+import { AdditionalAddressFamily, Lifetime } from '../../../src/stun/attributes/numeric.ts';
 import { encodeChannelData } from '../../../src/stun/channel-data.ts';
 import { StunWriter } from '../../../src/stun/writer.ts';
 import { DROP, SEND_DROP } from '../../../src/stats/listener-stats.ts';
+import { MAX_PEER_LINKS } from '../../../src/turn/allocation.ts';
+import { CHANNEL_COOLDOWN_S, CHANNEL_LIFETIME_S } from '../../../src/turn/timers.ts';
 import { Core, MEDIA, codeOf, peerAddress, type CoreOptions } from './harness.ts';
 
 const PEER = '10.0.0.1';
@@ -217,4 +219,40 @@ test('relaying ends with the allocation: its relay sockets close; a datagram alr
   assert.equal(client.link.channelData.length, 0);
   assert.equal(core.stats.drops[DROP.no_permission], 2);
   assert.equal(core.clusterStats().txPackets + core.clusterStats().rxPackets, 0);
+});
+
+test('peer links: ChannelData of the first four channels goes out on their own path, ICMP errors on it are counted, a link closes with its channel', async () => {
+  const core = new Core({ peerLinks: true });
+  const client = core.client();
+  await client.allocate((w) => w.add(Lifetime, 3600));
+  for (let i = 0; i < MAX_PEER_LINKS + 1; i++) {
+    assert.equal(codeOf(await client.channelBind(0x4000 + i, PEER, 7000 + i)), 200);
+  }
+  const relay = core.relays.sockets[0];
+  assert.deepEqual(relay.links.map((l) => l.port), [7000, 7001, 7002, 7003], 'one link per channel, at most four');
+  // A refresh of a bound channel opens no second link.
+  assert.equal(codeOf(await client.channelBind(0x4000, PEER, 7000)), 200);
+  assert.equal(relay.links.length, MAX_PEER_LINKS);
+  await client.sendChannel(0x4000, payload(1, 10));
+  await client.sendChannel(0x4000 + MAX_PEER_LINKS, payload(2, 10));
+  assert.deepEqual(relay.links[0].sent.map((d) => d[0]), [1]);
+  assert.deepEqual(relay.sent.map((d) => [d.data[0], d.port]), [[2, 7000 + MAX_PEER_LINKS]], 'the fifth goes out on the relay');
+  assert.equal(core.clusterStats().txPackets, 2);
+
+  relay.links[0].unreachable('port_unreachable');
+  relay.links[0].unreachable('port_unreachable');
+  relay.links[1].unreachable('prohibited');
+  assert.deepEqual([...core.stats.peerUnreachable], [2, 1, 0]);
+
+  // Channel 0x4000 alone is kept alive; the others expire, and after their cooldown their links close, which
+  // frees room for a new channel's link.
+  for (let t = 0; t < CHANNEL_LIFETIME_S + CHANNEL_COOLDOWN_S; t += 200) {
+    assert.equal(codeOf(await client.channelBind(0x4000, PEER, 7000)), 200);
+    core.elapse(200);
+  }
+  assert.deepEqual(relay.links.map((l) => l.closed), [false, true, true, true]);
+  assert.equal(codeOf(await client.channelBind(0x4100, PEER, 7100)), 200);
+  assert.deepEqual(relay.links.map((l) => [l.port, l.closed]).slice(-1), [[7100, false]]);
+  relay.close();
+  assert.ok(relay.links.every((l) => l.closed), 'closing the relay closes its links');
 });

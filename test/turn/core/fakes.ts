@@ -6,11 +6,11 @@ import type { TransportAddress } from '../../../src/stun/address.ts';
 import { longTermKey } from '../../../src/stun/integrity.ts';
 import type { AuthRejection, Authenticator, Credential } from '../../../src/auth/authenticator.ts';
 import type { PeerAdmission } from '../../../src/cluster/peer-admission.ts';
-import type { ListenerStats } from '../../../src/stats/listener-stats.ts';
+import type { ListenerStats, PeerUnreachableKind } from '../../../src/stats/listener-stats.ts';
 import type { Allocation } from '../../../src/turn/allocation.ts';
 import type { ClientLink, ClientTransport } from '../../../src/turn/client-link.ts';
 import type { ListenerContext } from '../../../src/turn/listener-context.ts';
-import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../../../src/turn/relay.ts';
+import type { PeerLink, RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../../../src/turn/relay.ts';
 import type {
   PeerFlow, TcpPeerConnection, TcpRelay, TcpRelayAllocator, TcpRelayResult,
 } from '../../../src/turn/tcp-relay.ts';
@@ -51,8 +51,37 @@ export interface RelayedDatagram {
 }
 
 /** A relayed transport address. Sending on a closed one throws, as a closed dgram socket does. */
+/** A relay socket's path to one peer (RelaySocket.openPeerLink): records what goes out on it; `unreachable` plays
+ *  the kernel reporting an ICMP error on it. */
+export class MemoryPeerLink implements PeerLink {
+  readonly address: string;
+  readonly port: number;
+  readonly sent: Buffer[] = [];
+  readonly unreachable: (kind: PeerUnreachableKind) => void;
+  closed = false;
+
+  constructor(address: string, port: number, unreachable: (kind: PeerUnreachableKind) => void) {
+    this.address = address;
+    this.port = port;
+    this.unreachable = unreachable;
+  }
+
+  send(data: Uint8Array): boolean {
+    if (this.closed) throw new Error(`send on closed peer link ${this.address}:${this.port}`);
+    this.sent.push(Buffer.from(data));
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
 export class MemoryRelaySocket implements RelaySocket {
   readonly address: TransportAddress;
+  /** With `peerLinks` (MemoryRelayOptions): every link opened, in order. */
+  readonly links: MemoryPeerLink[] = [];
+  openPeerLink?: RelaySocket['openPeerLink'];
   onPeerDatagram: (data: Buffer, address: string, port: number) => void = () => {};
   readonly sent: RelayedDatagram[] = [];
   closed = false;
@@ -60,9 +89,16 @@ export class MemoryRelaySocket implements RelaySocket {
   full = false;
   readonly #onClose: (s: MemoryRelaySocket) => void;
 
-  constructor(address: TransportAddress, onClose: (s: MemoryRelaySocket) => void) {
+  constructor(address: TransportAddress, onClose: (s: MemoryRelaySocket) => void, peerLinks = false) {
     this.address = address;
     this.#onClose = onClose;
+    if (peerLinks) {
+      this.openPeerLink = (peer, port, unreachable) => {
+        const link = new MemoryPeerLink(peer, port, unreachable);
+        this.links.push(link);
+        return link;
+      };
+    }
   }
 
   send(data: Uint8Array, port: number, address: string): boolean {
@@ -75,6 +111,7 @@ export class MemoryRelaySocket implements RelaySocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const link of this.links) link.close();
     this.#onClose(this);
   }
 
@@ -88,6 +125,8 @@ export interface MemoryRelayOptions {
   readonly families?: readonly (4 | 6)[];
   /** Sockets (relays and reserved ports) that may be open at once; beyond it allocate answers 508. */
   readonly capacity?: number;
+  /** Relay sockets open peer links for channels, as UDP relay sockets do. */
+  readonly peerLinks?: boolean;
 }
 
 /**
@@ -103,10 +142,12 @@ export class MemoryRelayAllocator implements RelayAllocator {
   open = 0;
   readonly #reservations = new Map<string, MemoryRelaySocket>();
   #nextPort = 49_153;
+  readonly #peerLinks: boolean;
 
   constructor(opts: MemoryRelayOptions = {}) {
     this.families = new Set(opts.families ?? [4]);
     this.capacity = opts.capacity ?? Infinity;
+    this.#peerLinks = opts.peerLinks ?? false;
   }
 
   async allocate(req: RelayRequest): Promise<RelayResult> {
@@ -142,7 +183,7 @@ export class MemoryRelayAllocator implements RelayAllocator {
   }
 
   #socket(family: 4 | 6, port: number): MemoryRelaySocket {
-    const s = new MemoryRelaySocket({ family, address: MemoryRelayAllocator.ADDRESS[family], port }, () => this.open--);
+    const s = new MemoryRelaySocket({ family, address: MemoryRelayAllocator.ADDRESS[family], port }, () => this.open--, this.#peerLinks);
     this.sockets.push(s);
     this.open++;
     return s;

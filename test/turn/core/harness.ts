@@ -48,6 +48,8 @@ export interface CoreOptions {
   readonly clusters?: readonly ClusterSpec[];
   readonly families?: readonly (4 | 6)[];
   readonly capacity?: number;
+  /** Relay sockets open peer links for channels (RelaySocket.openPeerLink), as UDP relay sockets do. */
+  readonly peerLinks?: boolean;
   /** TCP relays for RFC 6062 allocations, as on a TURN-TCP/TLS listener. */
   readonly tcp?: MemoryRelayOptions;
   /** Built with the core's clock; default: static credentials of ALICE. */
@@ -83,7 +85,7 @@ export class Core {
   #nextClientPort = 40_000;
 
   constructor(opts: CoreOptions = {}) {
-    this.relays = new MemoryRelayAllocator({ families: opts.families, capacity: opts.capacity });
+    this.relays = new MemoryRelayAllocator({ families: opts.families, capacity: opts.capacity, peerLinks: opts.peerLinks });
     this.listener = new MemoryListener(LISTENER, this.registry.listener(LISTENER),
       this.admission(opts.clusters ?? [MEDIA]), this.relays,
       opts.tcp === undefined ? undefined : new MemoryTcpRelayAllocator(opts.tcp));
