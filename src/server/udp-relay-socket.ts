@@ -93,6 +93,7 @@ export class UdpRelaySocket implements RelaySocket {
 
 /** A channel's own socket: see the top of this file. Until it is connected, sends go out on the relay socket. */
 class UdpPeerLink implements PeerLink {
+  onPeerDatagram: (data: Buffer) => void;
   readonly #relay: UdpRelaySocket;
   readonly #address: string;
   readonly #port: number;
@@ -107,10 +108,15 @@ class UdpPeerLink implements PeerLink {
     this.#address = address;
     this.#port = port;
     this.#links = links;
+    this.onPeerDatagram = (data) => relay.onPeerDatagram(data, address, port);
     const family = relay.address.family;
     const s = createRelayDatagramSocket(family, true);
     this.#socket = s;
-    s.on('message', (msg, rinfo) => relay.onPeerDatagram(msg, rinfo.address, rinfo.port));
+    // Once connected, only the peer's datagrams arrive; those queued before may be from anyone.
+    s.on('message', (msg, rinfo) => {
+      if (this.#connected && rinfo.port === port && rinfo.address === address) this.onPeerDatagram(msg);
+      else relay.onPeerDatagram(msg, rinfo.address, rinfo.port);
+    });
     s.on('error', (err: NodeJS.ErrnoException) => {
       if (!this.#connected) {
         // Could not bind or connect (out of descriptors, the relay closed meanwhile): the channel goes on over the

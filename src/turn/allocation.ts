@@ -229,8 +229,12 @@ export class Allocation {
       this.#channels.set(number, binding);
       permission.addChannel(binding);
       if (this.#peerLinks < MAX_PEER_LINKS && relay.openPeerLink !== undefined) {
-        binding.link = relay.openPeerLink(peer.address, peer.port, this.#onPeerUnreachable);
-        if (binding.link !== undefined) this.#peerLinks++;
+        const link = relay.openPeerLink(peer.address, peer.port, this.#onPeerUnreachable);
+        if (link !== undefined) {
+          link.onPeerDatagram = (data) => this.#onChannelPeerDatagram(binding, data);
+          binding.link = link;
+          this.#peerLinks++;
+        }
       }
     }
     return 'bound';
@@ -345,6 +349,30 @@ export class Allocation {
   readonly #onPeerUnreachable = (kind: PeerUnreachableKind): void => {
     this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
   };
+
+  /**
+   * Peer -> client on a channel's peer link: the datagram is from the channel's peer transport address, so while
+   * the channel and its permission are live it goes out as ChannelData without looking either up (the permission
+   * in #permissions for the peer is the binding's: one lingers there while a channel holds it). Otherwise it
+   * takes the general path.
+   */
+  #onChannelPeerDatagram(binding: ChannelBinding, data: Buffer): void {
+    const permission = binding.permission;
+    if (binding.expired || !permission.live) {
+      this.onPeerDatagram(data, binding.peerAddress, binding.peerPort);
+      return;
+    }
+    const admission = permission.admission;
+    if (!admits(admission, binding.peerPort)) {
+      this.listener.stats.drops[DROP.forbidden_peer]++;
+      return;
+    }
+    admission.stats.rxPackets++;
+    admission.stats.rxBytes += data.length;
+    this.fromPeerPackets++;
+    this.fromPeerBytes += data.length;
+    this.client.sendChannelData(binding.number, data);
+  }
 
   /** Peer -> client (§11.3, §12.7): over the bound channel if any, else in a Data indication. */
   readonly onPeerDatagram = (data: Buffer, address: string, port: number): void => {

@@ -21,6 +21,8 @@ export interface RelaySocket {
 
 /** A relay socket's path to one peer transport address (RelaySocket.openPeerLink). */
 export interface PeerLink {
+  /** Set by the core; the adapter calls it for the datagrams of the link's peer that it received on the link. */
+  onPeerDatagram: (data: Buffer) => void;
   /** Like RelaySocket.send, to the link's peer. */
   send(data: Uint8Array): boolean;
   close(): void;

@@ -239,6 +239,13 @@ test('peer links: ChannelData of the first four channels goes out on their own p
   assert.deepEqual(relay.sent.map((d) => [d.data[0], d.port]), [[2, 7000 + MAX_PEER_LINKS]], 'the fifth goes out on the relay');
   assert.equal(core.clusterStats().txPackets, 2);
 
+  // The peer's datagrams on a link come back on its channel, counted as on the relay socket.
+  relay.links[1].deliver(payload(3, 20));
+  relay.deliver(payload(4, 20), PEER, 7001);
+  assert.deepEqual(client.link.channelData.map((c) => [c.channel, c.payload[0]]), [[0x4001, 3], [0x4001, 4]]);
+  assert.equal(core.clusterStats().rxPackets, 2);
+  assert.equal(core.clusterStats().rxBytes, 40);
+
   relay.links[0].unreachable('port_unreachable');
   relay.links[0].unreachable('port_unreachable');
   relay.links[1].unreachable('prohibited');
@@ -251,8 +258,17 @@ test('peer links: ChannelData of the first four channels goes out on their own p
     core.elapse(200);
   }
   assert.deepEqual(relay.links.map((l) => l.closed), [false, true, true, true]);
+  // An expired channel's link still open in its cooldown: its peer's datagrams go as Data indications.
+  const indications = client.received().length;
   assert.equal(codeOf(await client.channelBind(0x4100, PEER, 7100)), 200);
-  assert.deepEqual(relay.links.map((l) => [l.port, l.closed]).slice(-1), [[7100, false]]);
+  assert.equal(codeOf(await client.channelBind(0x4101, PEER, 7101)), 200);
+  for (let t = 0; t < CHANNEL_LIFETIME_S; t += 200) {
+    assert.equal(codeOf(await client.createPermission(PEER)), 200);
+    core.elapse(200);
+  }
+  relay.links.at(-1)!.deliver('late');
+  assert.equal(client.received().length, indications + 1, 'a Data indication');
+  assert.deepEqual(relay.links.map((l) => [l.port, l.closed]).slice(-2), [[7100, false], [7101, false]]);
   relay.close();
   assert.ok(relay.links.every((l) => l.closed), 'closing the relay closes its links');
 });

@@ -54,6 +54,7 @@ export interface RelayedDatagram {
 /** A relay socket's path to one peer (RelaySocket.openPeerLink): records what goes out on it; `unreachable` plays
  *  the kernel reporting an ICMP error on it. */
 export class MemoryPeerLink implements PeerLink {
+  onPeerDatagram: (data: Buffer) => void = () => {};
   readonly address: string;
   readonly port: number;
   readonly sent: Buffer[] = [];
@@ -74,6 +75,11 @@ export class MemoryPeerLink implements PeerLink {
 
   close(): void {
     this.closed = true;
+  }
+
+  /** A datagram from the link's peer arrives on the link (dropped by the "kernel" once closed). */
+  deliver(data: Uint8Array | string): void {
+    if (!this.closed) this.onPeerDatagram(Buffer.from(data));
   }
 }
 
