@@ -24,6 +24,7 @@ import { startOtlpSink } from './lib/otlp-sink.ts';
 import { startPeer, startStunnerd } from './lib/servers.ts';
 import { takeSample, type SoakSample } from './lib/soak-sample.ts';
 import { uclientFleet, type FleetResult } from './lib/uclient-fleet.ts';
+import { UdpDropTracker } from './lib/udp-drop-tracker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -91,7 +92,10 @@ const t0 = performance.now();
 const now = () => (performance.now() - t0) / 1000;
 const samples: SoakSample[] = [];
 let sampleErrors = 0;
+// Receive-buffer drops by the process whose socket overflowed: printed with every loss and at the end.
+const rcvDrops = new UdpDropTracker({ stunnerd: server.pid, 'echo peer': peer.pid });
 const sample = async () => {
+  rcvDrops.poll();
   try {
     samples.push(await takeSample(server.pid, metricsUrl, statusUrl, now(), workers > 1 ? 2 : 1));
   } catch (err) {
@@ -135,7 +139,11 @@ try {
         },
       });
       results.push(r);
-      if (r.lost > 0 || r.failed > 0) console.log(`lane ${i} at ${now().toFixed(0)} s: lost ${r.lost}, failed ${r.failed} ${r.errors.join('; ')}`);
+      if (r.lost > 0 || r.failed > 0) {
+        rcvDrops.poll();
+        console.log(`lane ${i} at ${now().toFixed(0)} s: lost ${r.lost}, failed ${r.failed} ${r.errors.join('; ')}; ` +
+          `receive-buffer drops so far: ${rcvDrops.summary()}`);
+      }
     }
     if (Number.isNaN(draining)) draining = now(); // the first lane done: from here the load falls
   };
@@ -164,6 +172,8 @@ try {
   console.log(`\nuclient waves: ${results.length}, processes ${results.reduce((a, r) => a + r.processes, 0)}, ` +
     `sent ${sent}, received ${recv}, lost ${sent - recv}; OTLP pushes ${otlp.requests}; samples ${samples.length} ` +
     `(${sampleErrors} failed scrapes)`);
+  rcvDrops.poll();
+  console.log(`receive-buffer drops: ${rcvDrops.summary()}`);
 
   // Allocations level off once the first ones expire; a run too short for that compares from the ramp-up.
   const steadyFrom = draining - ramped >= LIFETIME_S + WAVE_S + 2 * windowS + 60 ? ramped + LIFETIME_S + WAVE_S : ramped;
