@@ -14,7 +14,7 @@ import { ChannelBinding } from './channel-binding.ts';
 import type { ClientLink } from './client-link.ts';
 import type { ListenerContext } from './listener-context.ts';
 import { Permission } from './permission.ts';
-import type { RelaySocket } from './relay.ts';
+import type { PeerLink, RelaySocket } from './relay.ts';
 import type { TcpAllocation } from './tcp-allocation.ts';
 import type { TraceRef } from './tracing.ts';
 
@@ -22,8 +22,9 @@ export type AllocationState = 'pending' | 'active' | 'closed';
 
 /**
  * Channels that get a path of their own to their peer (RelaySocket.openPeerLink: over UDP a connected socket, one
- * descriptor each, through which ICMP errors are seen). A WebRTC allocation binds one or two channels; further
- * channels relay through the relay socket alone.
+ * descriptor each, through which ICMP errors are seen), the first four bound; each opens with its channel's first
+ * ChannelData, so idle channels hold none. A WebRTC allocation binds one or two channels; further channels relay
+ * through the relay socket alone.
  */
 export const MAX_PEER_LINKS = 4;
 
@@ -74,7 +75,7 @@ export class Allocation {
   readonly #permissions = new Map<string, Permission>();
   /** By channel number. */
   readonly #channels = new Map<number, ChannelBinding>();
-  /** Channels with a peer link open (at most MAX_PEER_LINKS). */
+  /** Channels holding a peer link slot (at most MAX_PEER_LINKS), whether or not their link is open yet. */
   #peerLinks = 0;
   /** Transaction ids of Data indications: a random prefix and a counter, no RNG call per packet. */
   readonly #indicationTid = randomFillSync(Buffer.allocUnsafe(12));
@@ -228,13 +229,10 @@ export class Allocation {
       const binding = new ChannelBinding(number, peer.address, peer.port, permission, relay, now);
       this.#channels.set(number, binding);
       permission.addChannel(binding);
+      // The link itself opens with the channel's first ChannelData: an idle channel costs no socket.
       if (this.#peerLinks < MAX_PEER_LINKS && relay.openPeerLink !== undefined) {
-        const link = relay.openPeerLink(peer.address, peer.port, this.#onPeerUnreachable);
-        if (link !== undefined) {
-          link.onPeerDatagram = (data) => this.#onChannelPeerDatagram(binding, data);
-          binding.link = link;
-          this.#peerLinks++;
-        }
+        binding.linkSlot = true;
+        this.#peerLinks++;
       }
     }
     return 'bound';
@@ -267,9 +265,10 @@ export class Allocation {
       if (!binding.expire(now)) continue;
       this.#channels.delete(binding.number);
       binding.permission.removeChannel(binding);
-      if (binding.link !== undefined) {
-        binding.link.close();
+      if (binding.linkSlot) {
+        binding.link?.close();
         binding.link = undefined;
+        binding.linkSlot = false;
         this.#peerLinks--;
       }
     }
@@ -317,7 +316,8 @@ export class Allocation {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
-    const link = binding.link;
+    let link = binding.link;
+    if (link === undefined && binding.linkSlot) link = this.#openPeerLink(binding);
     const payload = frame.subarray(4, 4 + length);
     if (!(link !== undefined ? link.send(payload) : binding.relay.send(payload, port, binding.peerAddress))) {
       this.listener.stats.sendDrops[SEND_DROP.peer]++;
@@ -349,6 +349,19 @@ export class Allocation {
   readonly #onPeerUnreachable = (kind: PeerUnreachableKind): void => {
     this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
   };
+
+  /** Opens the peer link of a channel that holds a slot; once: a relay that opens none gives the slot back. */
+  #openPeerLink(binding: ChannelBinding): PeerLink | undefined {
+    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort, this.#onPeerUnreachable);
+    if (link === undefined) {
+      binding.linkSlot = false;
+      this.#peerLinks--;
+      return undefined;
+    }
+    link.onPeerDatagram = (data) => this.#onChannelPeerDatagram(binding, data);
+    binding.link = link;
+    return link;
+  }
 
   /**
    * Peer -> client on a channel's peer link: the datagram is from the channel's peer transport address, so while

@@ -11,8 +11,10 @@ export class ChannelBinding {
   readonly permission: Permission;
   /** The relay socket of the peer's address family. */
   readonly relay: RelaySocket;
-  /** The relay's own path to this peer, when it opened one (RelaySocket.openPeerLink): ChannelData goes out on it. */
+  /** The relay's own path to this peer, once opened (RelaySocket.openPeerLink): ChannelData goes out on it. */
   link: PeerLink | undefined = undefined;
+  /** One of the allocation's MAX_PEER_LINKS is this channel's: its link opens with its first ChannelData. */
+  linkSlot = false;
   #expiresAt: number;
   #expired = false;
 

@@ -229,26 +229,27 @@ test('peer links: ChannelData of the first four channels goes out on their own p
     assert.equal(codeOf(await client.channelBind(0x4000 + i, PEER, 7000 + i)), 200);
   }
   const relay = core.relays.sockets[0];
-  assert.deepEqual(relay.links.map((l) => l.port), [7000, 7001, 7002, 7003], 'one link per channel, at most four');
-  // A refresh of a bound channel opens no second link.
+  assert.equal(relay.links.length, 0, 'idle channels hold no link');
+  // A refresh of a bound channel takes no second slot.
   assert.equal(codeOf(await client.channelBind(0x4000, PEER, 7000)), 200);
-  assert.equal(relay.links.length, MAX_PEER_LINKS);
-  await client.sendChannel(0x4000, payload(1, 10));
-  await client.sendChannel(0x4000 + MAX_PEER_LINKS, payload(2, 10));
-  assert.deepEqual(relay.links[0].sent.map((d) => d[0]), [1]);
-  assert.deepEqual(relay.sent.map((d) => [d.data[0], d.port]), [[2, 7000 + MAX_PEER_LINKS]], 'the fifth goes out on the relay');
-  assert.equal(core.clusterStats().txPackets, 2);
+  for (let i = MAX_PEER_LINKS; i >= 0; i--) await client.sendChannel(0x4000 + i, payload(i + 1, 10));
+  await client.sendChannel(0x4000, payload(9, 10));
+  assert.deepEqual(relay.links.map((l) => l.port), [7003, 7002, 7001, 7000], 'a link per channel with its first ChannelData, the first four bound');
+  assert.deepEqual(relay.links.at(-1)!.sent.map((d) => d[0]), [1, 9]);
+  assert.deepEqual(relay.sent.map((d) => [d.data[0], d.port]), [[5, 7000 + MAX_PEER_LINKS]], 'the fifth goes out on the relay');
+  assert.equal(core.clusterStats().txPackets, 6);
 
   // The peer's datagrams on a link come back on its channel, counted as on the relay socket.
-  relay.links[1].deliver(payload(3, 20));
+  const link = (port: number) => relay.links.find((l) => l.port === port)!;
+  link(7001).deliver(payload(3, 20));
   relay.deliver(payload(4, 20), PEER, 7001);
   assert.deepEqual(client.link.channelData.map((c) => [c.channel, c.payload[0]]), [[0x4001, 3], [0x4001, 4]]);
   assert.equal(core.clusterStats().rxPackets, 2);
   assert.equal(core.clusterStats().rxBytes, 40);
 
-  relay.links[0].unreachable('port_unreachable');
-  relay.links[0].unreachable('port_unreachable');
-  relay.links[1].unreachable('prohibited');
+  link(7000).unreachable('port_unreachable');
+  link(7000).unreachable('port_unreachable');
+  link(7001).unreachable('prohibited');
   assert.deepEqual([...core.stats.peerUnreachable], [2, 1, 0]);
 
   // Channel 0x4000 alone is kept alive; the others expire, and after their cooldown their links close, which
@@ -257,11 +258,13 @@ test('peer links: ChannelData of the first four channels goes out on their own p
     assert.equal(codeOf(await client.channelBind(0x4000, PEER, 7000)), 200);
     core.elapse(200);
   }
-  assert.deepEqual(relay.links.map((l) => l.closed), [false, true, true, true]);
+  assert.deepEqual(relay.links.map((l) => [l.port, l.closed]), [[7003, true], [7002, true], [7001, true], [7000, false]]);
   // An expired channel's link still open in its cooldown: its peer's datagrams go as Data indications.
   const indications = client.received().length;
   assert.equal(codeOf(await client.channelBind(0x4100, PEER, 7100)), 200);
   assert.equal(codeOf(await client.channelBind(0x4101, PEER, 7101)), 200);
+  await client.sendChannel(0x4100, payload(1, 10));
+  await client.sendChannel(0x4101, payload(1, 10));
   for (let t = 0; t < CHANNEL_LIFETIME_S; t += 200) {
     assert.equal(codeOf(await client.createPermission(PEER)), 200);
     core.elapse(200);
