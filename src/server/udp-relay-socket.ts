@@ -15,7 +15,9 @@
 //
 // SO_REUSEPORT lets another socket of the same user join the relay's port. The relay is bound with it only after
 // an exclusive bind of the same port succeeded and was closed again (#bind in udp-relay.ts), so a port anybody
-// holds is never joined; what remains is a window of one bind between the two.
+// holds is never joined. But a socket of the same user with the option may join it later, and the kernel picks
+// such a port for an ephemeral bind of one (port 0): so peer links are opt-in, STUNNERD_PEER_LINKS=1, for a
+// gateway that shares its network namespace with no other process of its user (a pod of its own).
 //
 // What is reported is a lower bound: Node.js drops the error of a send without a callback, and a send on the link
 // that comes in the same turn of the event loop as the ICMP error takes the error itself (on loopback, where the
@@ -51,12 +53,14 @@ export class UdpRelaySocket implements RelaySocket {
   readonly #release: (relay: UdpRelaySocket) => void;
   readonly #onError: (err: Error) => void;
   readonly #links = new Set<UdpPeerLink>();
+  readonly #peerLinks: boolean;
   #closed = false;
 
-  /** `socket` is bound (with SO_REUSEPORT when peer links are to join it). */
+  /** `socket` is bound, with SO_REUSEPORT when `peerLinks` (opt-in: PEER_LINKS in udp-relay.ts) are to join it. */
   constructor(socket: Socket, address: TransportAddress, release: (relay: UdpRelaySocket) => void,
-    onError: (err: Error) => void = () => {}) {
+    onError: (err: Error) => void = () => {}, peerLinks = false) {
     this.socket = socket;
+    this.#peerLinks = peerLinks;
     this.address = address;
     this.#release = release;
     this.#onError = onError;
@@ -71,7 +75,7 @@ export class UdpRelaySocket implements RelaySocket {
   }
 
   openPeerLink(address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void): PeerLink | undefined {
-    if (this.#closed) return undefined;
+    if (this.#closed || !this.#peerLinks) return undefined;
     const link = new UdpPeerLink(this, address, port, onUnreachable, this.#onError, this.#links);
     this.#links.add(link);
     return link;

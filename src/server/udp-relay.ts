@@ -9,6 +9,14 @@ import type { RelayReservations } from '../shared/relay-reservations.ts';
 import { createRelayDatagramSocket, UdpRelaySocket } from './udp-relay-socket.ts';
 import type { RelayAddressPlan } from './relay-address.ts';
 
+/**
+ * Peer links (udp-relay-socket.ts) are opt-in: STUNNERD_PEER_LINKS=1. They need the relay socket bound with
+ * SO_REUSEPORT, and the kernel then lets any socket of the same user with that option join the relay port, the
+ * ephemeral ports it hands out included: coturn's turnutils_uclient, which sets the option, was given a relay port of
+ * stunnerd's in a CI run on one host, and lost a ChannelBind answer to it. In a pod of its own nothing else binds.
+ */
+export const PEER_LINKS = process.env.STUNNERD_PEER_LINKS === '1';
+
 /** How many ports are tried before answering 508. */
 const MAX_BIND_ATTEMPTS = 64;
 /** Bind errors that no other port would avoid: the process or the system is out of descriptors or memory. */
@@ -197,17 +205,19 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   /**
    * The bound relay; the bind error; or undefined when the socket is not for us (closed meanwhile, reserved).
-   * The port is bound exclusively first, and only then, closed, bound again with SO_REUSEPORT for the channels'
-   * peer links to join (udp-relay-socket.ts): a port another socket holds is never shared.
+   * Bound exclusively; with PEER_LINKS, that socket is closed and the port bound again with SO_REUSEPORT for the
+   * channels' peer links to join (udp-relay-socket.ts): a port another socket holds is never joined.
    */
   async #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | NodeJS.ErrnoException | undefined> {
     const bindAddress = this.#opts.plan.bind.get(family)!;
-    const exclusive = await this.#bindSocket(createRelayDatagramSocket(family), port, bindAddress);
-    if (exclusive instanceof Error) return exclusive;
-    const chosen = exclusive.address().port;
-    exclusive.close();
-    const s = await this.#bindSocket(createRelayDatagramSocket(family, true), chosen, bindAddress);
+    let s = await this.#bindSocket(createRelayDatagramSocket(family), port, bindAddress);
     if (s instanceof Error) return s;
+    const chosen = s.address().port;
+    if (PEER_LINKS) {
+      s.close();
+      s = await this.#bindSocket(createRelayDatagramSocket(family, true), chosen, bindAddress);
+      if (s instanceof Error) return s;
+    }
     // Closed while binding: nobody will close this socket.
     if (this.#closed) {
       s.close();
@@ -220,7 +230,8 @@ export class UdpRelayAllocator implements RelayAllocator {
     }
     s.on('error', this.#opts.onError);
     const advertised = this.#opts.plan.advertise.get(family)!;
-    const relay = new UdpRelaySocket(s, { family, address: advertised, port: chosen }, this.#release, this.#opts.onError);
+    const relay = new UdpRelaySocket(s, { family, address: advertised, port: chosen }, this.#release, this.#opts.onError,
+      PEER_LINKS);
     this.#open.add(relay);
     return relay;
   }

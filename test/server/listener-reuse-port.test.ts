@@ -1,8 +1,8 @@
 // ListenerDeps.reusePort: with it two listeners of the same protocol bind one address and port (SO_REUSEPORT, as
 // dataplane workers do) and a client is served through it; without it the second bind fails with EADDRINUSE, as
 // before. A relay port is bound exclusively before it is bound again with SO_REUSEPORT for the channels' peer links
-// (src/server/udp-relay-socket.ts): a port another socket holds, with the option or without, is never joined, and
-// no socket without the option can bind a relayed port.
+// (src/server/udp-relay-socket.ts; opt-in, STUNNERD_PEER_LINKS=1): a port another socket holds, with the option or
+// without, is never joined, and no socket without the option can bind a relayed port; by default none with it either.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -98,6 +98,8 @@ for (const kind of ['udp', 'tcp'] as const) {
       const { relayed } = await client.allocate();
       assert.equal(relayed.length, 1);
       assert.equal(await bindCode(relayed[0].port, false), 'EADDRINUSE');
+      // Peer links are opt-in (STUNNERD_PEER_LINKS=1): without them the relay port is closed to SO_REUSEPORT too.
+      assert.equal(await bindCode(relayed[0].port, true), 'EADDRINUSE');
     } finally {
       client?.close();
       for (const l of listeners) await l.close();
