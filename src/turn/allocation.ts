@@ -375,16 +375,20 @@ export class Allocation {
       this.onPeerDatagram(data, binding.peerAddress, binding.peerPort);
       return;
     }
-    const admission = permission.admission;
-    if (!admits(admission, binding.peerPort)) {
+    if (this.#admitFromPeer(permission.admission, binding.peerPort, data)) this.client.sendChannelData(binding.number, data);
+  }
+
+  /** A peer datagram under a live permission: counted as cluster rx, or dropped as forbidden_peer (false). */
+  #admitFromPeer(admission: Admission | undefined, port: number, data: Buffer): boolean {
+    if (!admits(admission, port)) {
       this.listener.stats.drops[DROP.forbidden_peer]++;
-      return;
+      return false;
     }
     admission.stats.rxPackets++;
     admission.stats.rxBytes += data.length;
     this.fromPeerPackets++;
     this.fromPeerBytes += data.length;
-    this.client.sendChannelData(binding.number, data);
+    return true;
   }
 
   /** Peer -> client (§11.3, §12.7): over the bound channel if any, else in a Data indication. */
@@ -395,15 +399,7 @@ export class Allocation {
       this.listener.stats.drops[DROP.no_permission]++;
       return;
     }
-    const admission = permission.admission;
-    if (!admits(admission, port)) {
-      this.listener.stats.drops[DROP.forbidden_peer]++;
-      return;
-    }
-    admission.stats.rxPackets++;
-    admission.stats.rxBytes += data.length;
-    this.fromPeerPackets++;
-    this.fromPeerBytes += data.length;
+    if (!this.#admitFromPeer(permission.admission, port, data)) return;
     const channel = permission.channelFor(port);
     if (channel !== undefined && !channel.expired) {
       this.client.sendChannelData(channel.number, data);
