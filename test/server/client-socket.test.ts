@@ -3,6 +3,7 @@
 // of other sources; they must reach the shared socket's handler, none lost and none taken for the client's.
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { ClientSocket } from '../../src/server/client-socket.ts';
@@ -42,13 +43,28 @@ parentPort.on('message', () => {
 });
 `;
 
+/**
+ * Datagrams the kernel dropped at a full receive buffer on the sockets bound to `port` (the last column of
+ * /proc/net/udp). On a loaded machine the test's thread can stall long enough for the blaster to fill a queue;
+ * those are the kernel's drops, not datagrams the sockets' handlers lost.
+ */
+function kernelDrops(port: number): number {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let n = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 13 && f[1].endsWith(hexPort)) n += Number(f[12]);
+  }
+  return n;
+}
+
 function bound(port = 0, reusePort = false): Promise<Socket> {
   const s = createSocket({ type: 'udp4', reusePort });
   return new Promise((resolve) => s.bind(port, '127.0.0.1', () => resolve(s)));
 }
 
 describe('ClientSocket', () => {
-  it('hands datagrams of other sources received between bind and connect to the shared handler', async () => {
+  it('hands datagrams of other sources received between bind and connect to the shared handler', async (t) => {
     const port = await freeUdpPort();
     const tag = (rinfo: RemoteInfo) => `${rinfo.address}:${rinfo.port}`;
     const seen = new Map<string, number>();
@@ -87,12 +103,16 @@ describe('ClientSocket', () => {
       }));
       blaster.postMessage('stop');
       const sent = await done;
-      // Everything sent has arrived somewhere (loopback with idle queues drops nothing at this rate).
+      // Everything sent has arrived somewhere, or was dropped by the kernel at a full queue (counted per socket).
       const deadline = Date.now() + 3000;
       const total = (): number => [...seen.values()].reduce((a, b) => a + b, 0);
-      while (total() < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (total() + kernelDrops(port) < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const dropped = kernelDrops(port);
+      t.diagnostic(`${sent} sent, ${total()} handled, ${dropped} dropped by the kernel`);
       assert.equal(wronglyOwn, 0);
-      assert.equal(total(), sent, `${sent - total()} of ${sent} datagrams lost`);
+      assert.equal(total() + dropped, sent, `${sent - total() - dropped} of ${sent} datagrams lost (${dropped} dropped by the kernel)`);
+      // A few at a stalled moment, never most: the handlers are what this test is about.
+      assert.ok(dropped <= sent / 10, `${dropped} of ${sent} dropped by the kernel`);
       assert.equal(seen.size, SENDERS);
     } finally {
       await blaster.terminate();
