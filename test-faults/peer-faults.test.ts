@@ -1,6 +1,6 @@
 // Peers that misbehave, seen from an allocation that also relays to a good peer, and from a second allocation.
 // - A closed port on the peer host (ICMP port unreachable on loopback), one datagram a millisecond over a channel:
-//   with STUNNERD_PEER_LINKS=1 the channel's peer link (a socket connected to the peer, src/server/udp-relay-socket.ts) hears each ICMP error,
+//   with a relay port range outside the kernel's ephemeral ports the channel's peer link (a socket connected to the peer, src/server/udp-relay-socket.ts) hears each ICMP error,
 //   counted in stunner_peer_unreachable_total{icmp="port_unreachable"}; the datagrams count as relayed too
 //   (stunner_cluster_packets_total tx: they left), nothing is logged, the good peer of the same allocation and
 //   another allocation go on.
@@ -50,12 +50,14 @@ async function blast(p: RelayProbe, channel: number, n: number, size: number, ba
   }
 }
 
-async function setup(prefix: string, env: NodeJS.ProcessEnv = {}) {
+async function setup(prefix: string, listener: Record<string, unknown> = {}) {
   const file = join(tempDir(prefix), 'config.yaml');
   const ports = await freePorts();
-  writeConfig(file, baseConfig(ports, 'all:WARN,stunnerd:INFO'));
+  const config = baseConfig(ports, 'all:WARN,stunnerd:INFO');
+  Object.assign(config.listeners[0], listener);
+  writeConfig(file, config);
   const peer = await startEchoPeer();
-  const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics, readyTimeoutMs: 60_000, env })
+  const d = await startDaemon({ args: ['-c', file], healthPort: ports.health, metricsPort: ports.metrics, readyTimeoutMs: 60_000 })
     .catch(async (err: unknown) => {
       await peer.close();
       throw err;
@@ -66,8 +68,10 @@ async function setup(prefix: string, env: NodeJS.ProcessEnv = {}) {
 
 test('a peer port answering ICMP unreachable: relayed, each ICMP error counted, nothing logged, the good peer and another allocation go on',
   async () => {
-    // Peer links are opt-in (src/server/udp-relay.ts, PEER_LINKS).
-    const { d, peer, open } = await setup('icmp', { STUNNERD_PEER_LINKS: '1' });
+    // By default peer links are opened on relay ports no ephemeral bind can be given (src/server/udp-relay.ts,
+    // peerLinksFor): a relay port range below the kernel's ip_local_port_range.
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const { d, peer, open } = await setup('icmp', { min_relay_port: low - 2000, max_relay_port: low - 1001 });
     const a = await open();
     const b = await open();
     const unreachable = () => d.value('stunner_peer_unreachable_total', { name: 'udp', icmp: 'port_unreachable' });

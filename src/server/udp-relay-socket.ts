@@ -16,8 +16,9 @@
 // SO_REUSEPORT lets another socket of the same user join the relay's port. The relay is bound with it only after
 // an exclusive bind of the same port succeeded and was closed again (#bind in udp-relay.ts), so a port anybody
 // holds is never joined. But a socket of the same user with the option may join it later, and the kernel picks
-// such a port for an ephemeral bind of one (port 0): so peer links are opt-in, STUNNERD_PEER_LINKS=1, for a
-// gateway that shares its network namespace with no other process of its user (a pod of its own).
+// such a port for an ephemeral bind of one (port 0): so by default only relay ports outside the kernel's ephemeral
+// range get links (peerLinksFor in udp-relay.ts); STUNNERD_PEER_LINKS=1 gives every port links, for a gateway that
+// shares its network namespace with no other process of its user (a pod of its own).
 //
 // What is reported is a lower bound: Node.js drops the error of a send without a callback, and a send on the link
 // that comes in the same turn of the event loop as the ICMP error takes the error itself (on loopback, where the
@@ -56,7 +57,7 @@ export class UdpRelaySocket implements RelaySocket {
   readonly #peerLinks: boolean;
   #closed = false;
 
-  /** `socket` is bound, with SO_REUSEPORT when `peerLinks` (opt-in: PEER_LINKS in udp-relay.ts) are to join it. */
+  /** `socket` is bound, with SO_REUSEPORT when `peerLinks` (peerLinksFor in udp-relay.ts) are to join it. */
   constructor(socket: Socket, address: TransportAddress, release: (relay: UdpRelaySocket) => void,
     onError: (err: Error) => void = () => {}, peerLinks = false) {
     this.socket = socket;

@@ -1,6 +1,7 @@
 // Relay sockets for UDP allocations: one dgram socket per relayed transport address, bound inside the
 // listener's relay port range when it has one (RFC 8656 §7.2 steps 6-7 for EVEN-PORT and reservations).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:dgram';
 import type { RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../turn/relay.ts';
 import { RESERVATION_LIFETIME_S } from '../turn/timers.ts';
@@ -10,12 +11,39 @@ import { createRelayDatagramSocket, UdpRelaySocket } from './udp-relay-socket.ts
 import type { RelayAddressPlan } from './relay-address.ts';
 
 /**
- * Peer links (udp-relay-socket.ts) are opt-in: STUNNERD_PEER_LINKS=1. They need the relay socket bound with
- * SO_REUSEPORT, and the kernel then lets any socket of the same user with that option join the relay port, the
- * ephemeral ports it hands out included: coturn's turnutils_uclient, which sets the option, was given a relay port of
- * stunnerd's in a CI run on one host, and lost a ChannelBind answer to it. In a pod of its own nothing else binds.
+ * Peer links (udp-relay-socket.ts) need the relay socket bound with SO_REUSEPORT, and the kernel then lets any
+ * socket of the same user with that option join the relay port, the ephemeral ports it hands out included:
+ * coturn's turnutils_uclient, which sets the option, was given a relay port of stunnerd's in a CI run on one host,
+ * and lost a ChannelBind answer to it. So by default ("auto") a relay port gets them only where no ephemeral bind
+ * can land: outside the kernel's ip_local_port_range, or among its ip_local_reserved_ports (read once, at start).
+ * STUNNERD_PEER_LINKS=1 gives every relay port links (a gateway alone in its network namespace, as in a pod of its
+ * own); STUNNERD_PEER_LINKS=0 none.
  */
-export const PEER_LINKS = process.env.STUNNERD_PEER_LINKS === '1';
+export type PeerLinksMode = 'auto' | 'on' | 'off';
+
+export function peerLinksMode(value = process.env.STUNNERD_PEER_LINKS): PeerLinksMode {
+  return value === '1' ? 'on' : value === '0' ? 'off' : 'auto';
+}
+
+const PEER_LINKS = peerLinksMode();
+
+/** Whether the kernel may hand `port` to an ephemeral bind; every port where that cannot be read (not Linux). */
+export const ephemeralPort: (port: number) => boolean = (() => {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    const reserved = readFileSync('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8').trim().split(',')
+      .filter((r) => r !== '').map((r) => r.split('-').map(Number)).map(([a, b]) => [a, b ?? a]);
+    if (!(low > 0 && high >= low)) return () => true;
+    return (port: number) => port === 0 || (port >= low && port <= high && !reserved.some(([a, b]) => port >= a && port <= b));
+  } catch {
+    return () => true;
+  }
+})();
+
+/** Whether the relay bound to `port` gets peer links. */
+export function peerLinksFor(port: number, mode: PeerLinksMode = PEER_LINKS): boolean {
+  return mode === 'on' || (mode === 'auto' && !ephemeralPort(port));
+}
 
 /** How many ports are tried before answering 508. */
 const MAX_BIND_ATTEMPTS = 64;
@@ -205,15 +233,16 @@ export class UdpRelayAllocator implements RelayAllocator {
 
   /**
    * The bound relay; the bind error; or undefined when the socket is not for us (closed meanwhile, reserved).
-   * Bound exclusively; with PEER_LINKS, that socket is closed and the port bound again with SO_REUSEPORT for the
-   * channels' peer links to join (udp-relay-socket.ts): a port another socket holds is never joined.
+   * Bound exclusively; where it gets peer links (peerLinksFor), that socket is closed and the port bound again with
+   * SO_REUSEPORT for the channels' links to join (udp-relay-socket.ts): a port another socket holds is never joined.
    */
   async #bind(family: 4 | 6, port: number): Promise<UdpRelaySocket | NodeJS.ErrnoException | undefined> {
     const bindAddress = this.#opts.plan.bind.get(family)!;
     let s = await this.#bindSocket(createRelayDatagramSocket(family), port, bindAddress);
     if (s instanceof Error) return s;
     const chosen = s.address().port;
-    if (PEER_LINKS) {
+    const links = peerLinksFor(chosen);
+    if (links) {
       s.close();
       s = await this.#bindSocket(createRelayDatagramSocket(family, true), chosen, bindAddress);
       if (s instanceof Error) return s;
@@ -231,7 +260,7 @@ export class UdpRelayAllocator implements RelayAllocator {
     s.on('error', this.#opts.onError);
     const advertised = this.#opts.plan.advertise.get(family)!;
     const relay = new UdpRelaySocket(s, { family, address: advertised, port: chosen }, this.#release, this.#opts.onError,
-      PEER_LINKS);
+      links);
     this.#open.add(relay);
     return relay;
   }

@@ -1,4 +1,5 @@
 // Child processes of the real commands, as a user runs them; stopped by PID at the end of a test.
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -105,6 +106,32 @@ export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
 /** A UDP port free on loopback now, not handed out before by this process. */
 export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   return freePort('udp', host);
+}
+
+/**
+ * A UDP port free on loopback now that the kernel never hands to an ephemeral bind (below or above its
+ * ip_local_port_range): a relay port that gets peer links by default (src/server/udp-relay.ts, peerLinksFor).
+ */
+export async function nonEphemeralUdpPort(host = '127.0.0.1'): Promise<number> {
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const spans = [[Math.max(1024, low - 4000), low - 1], [high + 1, Math.min(65535, high + 4000)]].filter(([a, b]) => b >= a);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const [a, b] = spans[attempt % spans.length];
+    const port = a + Math.floor(Math.random() * (b - a + 1));
+    const key = `udp:${port}`;
+    if (handedOut.has(key)) continue;
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.bind(port, host, () => r(true));
+    });
+    await new Promise<void>((r) => s.close(() => r()));
+    if (ok) {
+      handedOut.add(key);
+      return port;
+    }
+  }
+  throw new Error('no UDP port free outside the ephemeral range');
 }
 
 /** Polls `url` until it answers `status` (e.g. a daemon's /ready). */

@@ -1,8 +1,9 @@
 // ListenerDeps.reusePort: with it two listeners of the same protocol bind one address and port (SO_REUSEPORT, as
 // dataplane workers do) and a client is served through it; without it the second bind fails with EADDRINUSE, as
 // before. A relay port is bound exclusively before it is bound again with SO_REUSEPORT for the channels' peer links
-// (src/server/udp-relay-socket.ts; opt-in, STUNNERD_PEER_LINKS=1): a port another socket holds, with the option or
-// without, is never joined, and no socket without the option can bind a relayed port; by default none with it either.
+// (src/server/udp-relay-socket.ts; by default only ports outside the kernel's ephemeral range get them): a port another
+// socket holds, with the option or without, is never joined, and no socket without the option can bind a relayed
+// port; an ephemeral relayed port none with it either.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -18,7 +19,7 @@ import type { ListenerRuntime } from '../../src/server/listener-runtime.ts';
 import { StatsRegistry } from '../../src/stats/registry.ts';
 import { TurnServer } from '../../src/turn/turn-server.ts';
 import { PASS, USER, testConfig } from '../helpers/gateway.ts';
-import { freeTcpPort, freeUdpPort } from '../helpers/process.ts';
+import { freeTcpPort, freeUdpPort, nonEphemeralUdpPort } from '../helpers/process.ts';
 import { makeTestCert } from '../helpers/tls-cert.ts';
 
 const cert = makeTestCert();
@@ -98,7 +99,8 @@ for (const kind of ['udp', 'tcp'] as const) {
       const { relayed } = await client.allocate();
       assert.equal(relayed.length, 1);
       assert.equal(await bindCode(relayed[0].port, false), 'EADDRINUSE');
-      // Peer links are opt-in (STUNNERD_PEER_LINKS=1): without them the relay port is closed to SO_REUSEPORT too.
+      // The kernel picked the port, an ephemeral one: no peer links (udp-relay.ts, peerLinksFor), so the relay
+      // port is closed to SO_REUSEPORT too.
       assert.equal(await bindCode(relayed[0].port, true), 'EADDRINUSE');
     } finally {
       client?.close();
@@ -106,10 +108,29 @@ for (const kind of ['udp', 'tcp'] as const) {
     }
   });
 
+  test(`${kind}: a relay port outside the ephemeral range gets peer links: bound with SO_REUSEPORT, still closed without`, async () => {
+    const protocol = kind === 'udp' ? 'TURN-UDP' : 'TURN-TCP';
+    const port = kind === 'udp' ? await freeUdpPort() : await freeTcpPort();
+    const relayPort = await nonEphemeralUdpPort();
+    const built = build(protocol, port, false, relayPort);
+    let client: TurnClient | undefined;
+    try {
+      await built.listener.listen();
+      client = await TurnClient.connect({ kind, host: '127.0.0.1', port, username: USER, password: PASS });
+      const { relayed } = await client.allocate();
+      assert.equal(relayed[0].port, relayPort);
+      assert.equal(await bindCode(relayPort, false), 'EADDRINUSE');
+      assert.equal(await bindCode(relayPort, true), undefined);
+    } finally {
+      client?.close();
+      await built.close();
+    }
+  });
+
   test(`${kind}: a relay port another socket holds with SO_REUSEPORT is not joined: 508`, async () => {
     const protocol = kind === 'udp' ? 'TURN-UDP' : 'TURN-TCP';
     const port = kind === 'udp' ? await freeUdpPort() : await freeTcpPort();
-    const relayPort = await freeUdpPort();
+    const relayPort = await nonEphemeralUdpPort();
     const holder = createSocket({ type: 'udp4', reusePort: true });
     await new Promise<void>((resolve) => holder.bind(relayPort, '127.0.0.1', resolve));
     const built = build(protocol, port, false, relayPort);
