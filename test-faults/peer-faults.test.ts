@@ -1,7 +1,7 @@
 // Peers that misbehave, seen from an allocation that also relays to a good peer, and from a second allocation.
 // - A closed port on the peer host (ICMP port unreachable on loopback), one datagram a millisecond over a channel:
-//   with a relay port range outside the kernel's ephemeral ports the channel's peer link (a socket connected to the peer, src/server/udp-relay-socket.ts) hears each ICMP error,
-//   counted in stunner_peer_unreachable_total{icmp="port_unreachable"}; the datagrams count as relayed too
+//   with a relay port range outside the kernel's ephemeral ports the channel's peer link (a socket connected to
+//   the peer, src/server/udp-relay-socket.ts) hears each ICMP error, counted in stunner_peer_unreachable_total{icmp="port_unreachable"}; the datagrams count as relayed too
 //   (stunner_cluster_packets_total tx: they left), nothing is logged, the good peer of the same allocation and
 //   another allocation go on.
 // - A peer that stops reading (a stopped process with a 4 KiB receive buffer) blasted through the relay: on
@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freeUdpPort, run } from '../test/helpers/process.ts';
+import { ephemeralPortRange, freeUdpPort, run } from '../test/helpers/process.ts';
 import { startEchoPeer } from '../test/helpers/udp-echo.ts';
 import { baseConfig, freePorts, PASS, sleep, startDaemon, tempDir, USER, writeConfig, type Daemon } from '../test/ops/support/daemon.ts';
 import { RelayProbe } from '../test/ops/support/relay-probe.ts';
@@ -70,7 +70,7 @@ test('a peer port answering ICMP unreachable: relayed, each ICMP error counted, 
   async () => {
     // By default peer links are opened on relay ports no ephemeral bind can be given (src/server/udp-relay.ts,
     // peerLinksFor): a relay port range below the kernel's ip_local_port_range.
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const [low] = ephemeralPortRange();
     const { d, peer, open } = await setup('icmp', { min_relay_port: low - 2000, max_relay_port: low - 1001 });
     const a = await open();
     const b = await open();

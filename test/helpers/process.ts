@@ -108,12 +108,18 @@ export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   return freePort('udp', host);
 }
 
+/** The kernel's range of ephemeral ports, [low, high] (net.ipv4.ip_local_port_range). */
+export function ephemeralPortRange(): [number, number] {
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  return [low, high];
+}
+
 /**
  * A UDP port free on loopback now that the kernel never hands to an ephemeral bind (below or above its
  * ip_local_port_range): a relay port that gets peer links by default (src/server/udp-relay.ts, peerLinksFor).
  */
 export async function nonEphemeralUdpPort(host = '127.0.0.1'): Promise<number> {
-  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const [low, high] = ephemeralPortRange();
   const spans = [[Math.max(1024, low - 4000), low - 1], [high + 1, Math.min(65535, high + 4000)]].filter(([a, b]) => b >= a);
   for (let attempt = 0; attempt < 200; attempt++) {
     const [a, b] = spans[attempt % spans.length];

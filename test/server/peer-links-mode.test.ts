@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ephemeralPort, peerLinksFor, peerLinksMode } from '../../src/server/udp-relay.ts';
+import { ephemeralPortRange } from '../helpers/process.ts';
 
-const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+const [low, high] = ephemeralPortRange();
 const reserved = readFileSync('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8').trim();
 
 test('the mode: 1 on, 0 off, anything else (unset included) auto', () => {
