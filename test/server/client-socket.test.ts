@@ -11,11 +11,18 @@ import { freeUdpPort } from '../helpers/process.ts';
 
 const SENDERS = 24;
 const CLIENT_SOCKETS = 40;
+/**
+ * The most datagrams in flight (sent, not yet handled). A stalled test thread on a loaded machine would otherwise
+ * let the blaster fill a receive queue, and the kernel would drop what the handlers never saw (CI once lost 150 of
+ * 1320 that way). 64 small datagrams fit any one socket's default queue many times over.
+ */
+const WINDOW = 64;
 
 /** Sends from `senders` sockets, each datagram carrying its sender's port, until told to stop; then reports. */
 const BLASTER = `
 const { createSocket } = require('node:dgram');
 const { parentPort, workerData } = require('node:worker_threads');
+const handled = new Int32Array(workerData.handled);
 const sockets = [];
 let sent = 0;
 let sending = true;
@@ -30,6 +37,7 @@ for (let i = 0; i < workerData.senders; i++) {
 function blast() {
   if (!sending) return;
   for (const s of sockets) {
+    if (sent - Atomics.load(handled, 0) >= workerData.window) break;
     const msg = Buffer.alloc(8);
     msg.writeUInt16BE(s.address().port, 0);
     s.send(msg, workerData.port, '127.0.0.1');
@@ -45,8 +53,8 @@ parentPort.on('message', () => {
 
 /**
  * Datagrams the kernel dropped at a full receive buffer on the sockets bound to `port` (the last column of
- * /proc/net/udp). On a loaded machine the test's thread can stall long enough for the blaster to fill a queue;
- * those are the kernel's drops, not datagrams the sockets' handlers lost.
+ * /proc/net/udp). With the window above there should be none; counted so that a drop is reported as the
+ * kernel's, not as a datagram the handlers lost.
  */
 function kernelDrops(port: number): number {
   const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -68,7 +76,9 @@ describe('ClientSocket', () => {
     const port = await freeUdpPort();
     const tag = (rinfo: RemoteInfo) => `${rinfo.address}:${rinfo.port}`;
     const seen = new Map<string, number>();
+    const handled = new Int32Array(new SharedArrayBuffer(4));
     const count = (msg: Buffer, rinfo: RemoteInfo) => {
+      Atomics.add(handled, 0, 1);
       // Each datagram carries its sender's port: what arrives must be what was sent from there.
       assert.equal(msg.readUInt16BE(0), rinfo.port);
       seen.set(tag(rinfo), (seen.get(tag(rinfo)) ?? 0) + 1);
@@ -79,7 +89,7 @@ describe('ClientSocket', () => {
     const clients = await Promise.all(Array.from({ length: CLIENT_SOCKETS }, () => bound()));
     // The senders run in another thread, as other clients run in other processes: the kernel queues their
     // datagrams while this thread is between bind and connect.
-    const blaster = new Worker(BLASTER, { eval: true, workerData: { port, senders: SENDERS } });
+    const blaster = new Worker(BLASTER, { eval: true, workerData: { port, senders: SENDERS, window: WINDOW, handled: handled.buffer } });
     let wronglyOwn = 0;
     const opened: ClientSocket[] = [];
     const ready = new Promise((resolve) => blaster.once('message', resolve));
@@ -111,8 +121,8 @@ describe('ClientSocket', () => {
       t.diagnostic(`${sent} sent, ${total()} handled, ${dropped} dropped by the kernel`);
       assert.equal(wronglyOwn, 0);
       assert.equal(total() + dropped, sent, `${sent - total() - dropped} of ${sent} datagrams lost (${dropped} dropped by the kernel)`);
-      // A few at a stalled moment, never most: the handlers are what this test is about.
-      assert.ok(dropped <= sent / 10, `${dropped} of ${sent} dropped by the kernel`);
+      // Enough went through for the connects to have raced them: the window keeps the blaster going, not stopped.
+      assert.ok(total() >= CLIENT_SOCKETS * 4, `only ${total()} handled`);
       assert.equal(seen.size, SENDERS);
     } finally {
       await blaster.terminate();
