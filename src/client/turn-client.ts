@@ -7,7 +7,8 @@ import {
 } from '../stun/constants.ts';
 import { XorMappedAddress, XorPeerAddress, XorRelayedAddress } from '../stun/attributes/address.ts';
 import {
-  AdditionalAddressFamily, ChannelNumber, ConnectionId, Lifetime, RequestedAddressFamily, RequestedTransport,
+  AdditionalAddressFamily, ChannelNumber, ConnectionId, Icmp, Lifetime, RequestedAddressFamily, RequestedTransport,
+  type IcmpInfo,
 } from '../stun/attributes/numeric.ts';
 import { Nonce, Realm, Username } from '../stun/attributes/text.ts';
 import { ErrorCode } from '../stun/attributes/errors.ts';
@@ -67,6 +68,8 @@ export interface TurnClientEvents {
   data: [data: Buffer, peer: TransportAddress, channel: number | undefined];
   /** RFC 6062 §4.4: a peer connected to our TCP relayed address; bind it with bindDataConnection(). */
   connectionAttempt: [connectionId: number, peer: TransportAddress];
+  /** RFC 8656 §11.6: the server heard an ICMP error (type, code) for what was relayed to `peer`. */
+  icmp: [icmp: IcmpInfo, peer: TransportAddress];
 }
 
 export class TurnClient extends EventEmitter<TurnClientEvents> {
@@ -192,8 +195,15 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         if (id !== undefined && peer !== undefined) this.emit('connectionAttempt', id, peer);
       } else if (m.method === Method.data) {
         const peer = m.get(XorPeerAddress);
+        if (peer === undefined) return;
+        // RFC 8656 §11.6: an ICMP error the server heard for a datagram to `peer` (such an indication has no DATA).
+        const icmp = m.get(Icmp);
+        if (icmp !== undefined) {
+          this.emit('icmp', icmp, peer);
+          return;
+        }
         const data = m.value(Attr.DATA);
-        if (peer !== undefined && data !== undefined) this.emit('data', Buffer.from(data), peer, undefined);
+        if (data !== undefined) this.emit('data', Buffer.from(data), peer, undefined);
       }
       return;
     }

@@ -9,7 +9,8 @@
 // its own (up to MAX_PEER_LINKS per allocation, allocation.ts): bound to the relay's address and port with
 // SO_REUSEPORT, then connected to the channel's peer. The kernel delivers the peer's datagrams to it (a connected
 // socket matches the 4-tuple exactly and wins over the group), reports each ICMP error for it as a read error
-// (ECONNREFUSED, EHOSTUNREACH, ...), and a send on it needs no address. Datagrams it receives, whatever their
+// (ECONNREFUSED, EHOSTUNREACH, ...: ICMP_ERRORS below says which ICMP type and code each stands for, passed on to
+// the client by the allocation), and a send on it needs no address. Datagrams it receives, whatever their
 // source (between bind and connect it is an ordinary member of the group), go to the allocation like the relay
 // socket's own.
 //
@@ -26,7 +27,8 @@
 // datagram per channel every 20 ms) every error is read: the fault test counts 2,000 of 2,000.
 import { createSocket, type Socket } from 'node:dgram';
 import type { TransportAddress } from '../stun/address.ts';
-import type { PeerLink, RelaySocket } from '../turn/relay.ts';
+import type { IcmpInfo } from '../stun/attributes/numeric.ts';
+import type { PeerLink, PeerUnreachableHandler, RelaySocket } from '../turn/relay.ts';
 import type { PeerUnreachableKind } from '../stats/listener-stats.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import { sendQueueFull } from './udp-send-queue.ts';
@@ -36,15 +38,44 @@ export function createRelayDatagramSocket(family: 4 | 6, reusePort = false): Soc
   return createSocket({ type: family === 4 ? 'udp4' : 'udp6', ipv6Only: family === 6, reusePort, lookup: ipLiteralLookup });
 }
 
-/** The read errors by which Linux reports an ICMP error on a connected UDP socket (icmp_err_convert, and ICMPv6's
- *  administratively prohibited as EACCES). */
-const ICMP_ERRORS: Readonly<Record<string, PeerUnreachableKind>> = {
-  ECONNREFUSED: 'port_unreachable',
-  EHOSTUNREACH: 'prohibited',
-  ENETUNREACH: 'prohibited',
-  EACCES: 'prohibited',
-  ENOPROTOOPT: 'other',
-  EPROTO: 'other',
+/** An ICMP error as a connected UDP socket hears it: the kind counted, and the ICMP type and code passed on to the
+ *  client (RFC 8656 §11.5), none for types the RFC does not pass on. */
+interface IcmpError {
+  readonly kind: PeerUnreachableKind;
+  readonly icmp: IcmpInfo | undefined;
+}
+
+const icmpError = (kind: PeerUnreachableKind, type?: number, code = 0): IcmpError =>
+  Object.freeze({ kind, icmp: type === undefined ? undefined : Object.freeze({ type, code, data: 0 }) });
+
+/**
+ * The read errors by which Linux reports an ICMP error on a connected UDP socket, by the relay's family. Without
+ * IP_RECVERR (Node.js sets none) only the errors the kernel deems fatal are reported, and as an errno, which stands
+ * for one or several ICMP codes (icmp_err_convert, icmpv6_err_convert); where it stands for several, the type and
+ * code passed on are those of its usual cause. ICMPv4: port (3/3) and protocol (3/2) unreachable exactly; host or
+ * communication administratively prohibited (3/10, 3/13, 3/14, 3/15) as 3/13, a firewall's reject; network
+ * unknown or prohibited (3/6, 3/9) as 3/9; host unknown 3/7; host isolated 3/8; a parameter problem (type 12) is
+ * not passed on. ICMPv6: port unreachable 1/4; administratively prohibited, or by policy or a reject route (1/1,
+ * 1/5, 1/6) as 1/1; address unreachable or beyond scope (1/3, 1/2) as 1/3; no route 1/0; a parameter problem
+ * (type 4) is not passed on.
+ */
+const ICMP_ERRORS: Readonly<Record<4 | 6, Readonly<Record<string, IcmpError>>>> = {
+  4: {
+    ECONNREFUSED: icmpError('port_unreachable', 3, 3),
+    EHOSTUNREACH: icmpError('prohibited', 3, 13),
+    ENETUNREACH: icmpError('prohibited', 3, 9),
+    ENOPROTOOPT: icmpError('other', 3, 2),
+    EHOSTDOWN: icmpError('other', 3, 7),
+    ENONET: icmpError('other', 3, 8),
+    EPROTO: icmpError('other'),
+  },
+  6: {
+    ECONNREFUSED: icmpError('port_unreachable', 1, 4),
+    EACCES: icmpError('prohibited', 1, 1),
+    EHOSTUNREACH: icmpError('other', 1, 3),
+    ENETUNREACH: icmpError('other', 1, 0),
+    EPROTO: icmpError('other'),
+  },
 };
 
 export class UdpRelaySocket implements RelaySocket {
@@ -75,7 +106,7 @@ export class UdpRelaySocket implements RelaySocket {
     return true;
   }
 
-  openPeerLink(address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void): PeerLink | undefined {
+  openPeerLink(address: string, port: number, onUnreachable: PeerUnreachableHandler): PeerLink | undefined {
     if (this.#closed || !this.#peerLinks) return undefined;
     const link = new UdpPeerLink(this, address, port, onUnreachable, this.#onError, this.#links);
     this.#links.add(link);
@@ -107,7 +138,7 @@ class UdpPeerLink implements PeerLink {
   #connected = false;
   #closed = false;
 
-  constructor(relay: UdpRelaySocket, address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void,
+  constructor(relay: UdpRelaySocket, address: string, port: number, onUnreachable: PeerUnreachableHandler,
     onError: (err: Error) => void, links: Set<UdpPeerLink>) {
     this.#relay = relay;
     this.#address = address;
@@ -115,6 +146,7 @@ class UdpPeerLink implements PeerLink {
     this.#links = links;
     this.onPeerDatagram = (data) => relay.onPeerDatagram(data, address, port);
     const family = relay.address.family;
+    const icmpErrors = ICMP_ERRORS[family];
     const s = createRelayDatagramSocket(family, true);
     this.#socket = s;
     // Once connected, only the peer's datagrams arrive; those queued before may be from anyone.
@@ -129,8 +161,8 @@ class UdpPeerLink implements PeerLink {
         this.close(true);
         return;
       }
-      const kind = ICMP_ERRORS[err.code ?? ''];
-      if (kind !== undefined) onUnreachable(kind);
+      const icmp = err.code === undefined ? undefined : icmpErrors[err.code];
+      if (icmp !== undefined) onUnreachable(icmp.kind, icmp.icmp);
       else onError(err);
     });
     const local = relay.socket.address();

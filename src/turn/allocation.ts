@@ -6,6 +6,7 @@ import { randomFillSync } from 'node:crypto';
 import { Method, MessageClass, Attr } from '../stun/constants.ts';
 import type { TransportAddress } from '../stun/address.ts';
 import { XorPeerAddress } from '../stun/attributes/address.ts';
+import { Icmp, type IcmpInfo } from '../stun/attributes/numeric.ts';
 import { StunWriter } from '../stun/writer.ts';
 import type { IntegrityKey } from '../stun/integrity.ts';
 import { admits, type Admission } from '../cluster/peer-admission.ts';
@@ -346,13 +347,23 @@ export class Allocation {
     this.toPeerBytes += data.length;
   }
 
-  readonly #onPeerUnreachable = (kind: PeerUnreachableKind): void => {
+  /**
+   * An ICMP error the channel's peer link heard: counted, and passed on to the client while the permission for the
+   * peer lives (RFC 8656 §11.5): a Data indication with the peer's address and an ICMP attribute, and no DATA.
+   * A client of RFC 5766, which knows no ICMP attribute, drops an indication without DATA (§11.4 there).
+   */
+  #onPeerUnreachable(binding: ChannelBinding, kind: PeerUnreachableKind, icmp: IcmpInfo | undefined): void {
     this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
-  };
+    if (icmp === undefined || !binding.permission.live) return;
+    this.client.send(this.#indication(binding.peerAddress, binding.peerPort, 12)
+      .add(Icmp, icmp)
+      .finish());
+  }
 
   /** Opens the peer link of a channel that holds a slot; once: a relay that opens none gives the slot back. */
   #openPeerLink(binding: ChannelBinding): PeerLink | undefined {
-    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort, this.#onPeerUnreachable);
+    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort,
+      (kind, icmp) => this.#onPeerUnreachable(binding, kind, icmp));
     if (link === undefined) {
       binding.linkSlot = false;
       this.#peerLinks--;
@@ -409,11 +420,14 @@ export class Allocation {
   };
 
   #dataIndication(data: Buffer, address: string, port: number): Buffer {
+    return this.#indication(address, port, data.length + 4).addRaw(Attr.DATA, data).finish();
+  }
+
+  /** A Data indication from the peer at `address`:`port`, with `more` bytes of attributes to come after its address. */
+  #indication(address: string, port: number, more: number): StunWriter {
     const tid = this.#indicationTid;
     tid.writeUInt32BE(this.#indicationCount = (this.#indicationCount + 1) >>> 0, 8);
-    return new StunWriter(Method.data, MessageClass.indication, tid, 48 + data.length)
-      .add(XorPeerAddress, { family: address.includes(':') ? 6 : 4, address, port })
-      .addRaw(Attr.DATA, data)
-      .finish();
+    return new StunWriter(Method.data, MessageClass.indication, tid, 44 + more)
+      .add(XorPeerAddress, { family: address.includes(':') ? 6 : 4, address, port });
   }
 }

@@ -1,6 +1,11 @@
 // Relayed transport addresses as the core sees them; the Node adapter binds the sockets.
 import type { TransportAddress } from '../stun/address.ts';
+import type { IcmpInfo } from '../stun/attributes/numeric.ts';
 import type { PeerUnreachableKind } from '../stats/listener-stats.ts';
+
+/** An ICMP error reported on a peer link: the kind counted, and the ICMP type and code to pass on to the client
+ *  (RFC 8656 §11.5), undefined for an error the RFC does not pass on. */
+export type PeerUnreachableHandler = (kind: PeerUnreachableKind, icmp: IcmpInfo | undefined) => void;
 
 export interface RelaySocket {
   /** The relayed transport address advertised in XOR-RELAYED-ADDRESS. */
@@ -15,7 +20,7 @@ export interface RelaySocket {
    * is called for each ICMP error reported on it. Closed by the core when the channel goes; closing the relay
    * closes them all.
    */
-  openPeerLink?(address: string, port: number, onUnreachable: (kind: PeerUnreachableKind) => void): PeerLink | undefined;
+  openPeerLink?(address: string, port: number, onUnreachable: PeerUnreachableHandler): PeerLink | undefined;
   close(): void;
 }
 

@@ -5,15 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Attr, MessageClass, Method } from '../../../src/stun/constants.ts';
 import { XorPeerAddress } from '../../../src/stun/attributes/address.ts';
-import { AdditionalAddressFamily, Lifetime } from '../../../src/stun/attributes/numeric.ts';
+import { AdditionalAddressFamily, Icmp, Lifetime } from '../../../src/stun/attributes/numeric.ts';
 import { encodeChannelData } from '../../../src/stun/channel-data.ts';
 import { StunWriter } from '../../../src/stun/writer.ts';
 import { DROP, SEND_DROP } from '../../../src/stats/listener-stats.ts';
 import { MAX_PEER_LINKS } from '../../../src/turn/allocation.ts';
-import { CHANNEL_COOLDOWN_S, CHANNEL_LIFETIME_S } from '../../../src/turn/timers.ts';
+import { CHANNEL_COOLDOWN_S, CHANNEL_LIFETIME_S, PERMISSION_LIFETIME_S } from '../../../src/turn/timers.ts';
 import { Core, MEDIA, codeOf, peerAddress, type CoreOptions } from './harness.ts';
 
 const PEER = '10.0.0.1';
+/** ICMPv4 destination unreachable, port unreachable. */
+const PORT_UNREACHABLE = { type: 3, code: 3, data: 0 };
 
 async function bound(opts?: CoreOptions) {
   const core = new Core(opts);
@@ -208,6 +210,40 @@ test('dual stack: IPv6 peers are relayed over the IPv6 relayed address, IPv4 pee
   assert.deepEqual(client.link.channelData.map((c) => c.channel), [0x4000, 0x4001]);
 });
 
+test('an ICMP error on a peer link is passed on in a Data indication with an ICMP attribute and no DATA, while the permission lives', async () => {
+  const core = new Core({ peerLinks: true });
+  const client = core.client();
+  await client.allocate((w) => w.add(Lifetime, 3600));
+  assert.equal(codeOf(await client.channelBind(0x4000, PEER, 7000)), 200);
+  await client.sendChannel(0x4000, payload(1, 10));
+  const link = core.relays.sockets[0].links[0];
+  client.received();
+
+  link.unreachable('port_unreachable', PORT_UNREACHABLE);
+  const [indication, ...more] = client.received();
+  assert.deepEqual(more, []);
+  assert.equal(indication.method, Method.data);
+  assert.equal(indication.cls, MessageClass.indication);
+  assert.deepEqual(indication.get(XorPeerAddress), { family: 4, address: PEER, port: 7000 });
+  assert.deepEqual(indication.get(Icmp), PORT_UNREACHABLE);
+  assert.equal(indication.value(Attr.DATA), undefined, 'no DATA');
+  // An error RFC 8656 does not pass on (a parameter problem): counted only.
+  link.unreachable('other', undefined);
+  assert.deepEqual(client.received(), []);
+  assert.deepEqual([...core.stats.peerUnreachable], [1, 0, 1]);
+
+  // The permission expires (the channel, bound for 600 s, and its link stay): counted, not passed on.
+  core.elapse(PERMISSION_LIFETIME_S);
+  assert.equal(link.closed, false);
+  link.unreachable('port_unreachable', PORT_UNREACHABLE);
+  assert.deepEqual(client.received(), []);
+  assert.deepEqual([...core.stats.peerUnreachable], [2, 0, 1]);
+  // A new permission for the peer: passed on again.
+  assert.equal(codeOf(await client.createPermission(PEER)), 200);
+  link.unreachable('port_unreachable', PORT_UNREACHABLE);
+  assert.deepEqual(client.received().map((m) => m.get(Icmp)), [PORT_UNREACHABLE]);
+});
+
 test('relaying ends with the allocation: its relay sockets close; a datagram already queued is dropped', async () => {
   const { core, client, relay } = await bound();
   const allocation = core.listener.lookup(client.link)!;
@@ -247,10 +283,11 @@ test('peer links: ChannelData of the first four channels goes out on their own p
   assert.equal(core.clusterStats().rxPackets, 2);
   assert.equal(core.clusterStats().rxBytes, 40);
 
-  link(7000).unreachable('port_unreachable');
-  link(7000).unreachable('port_unreachable');
-  link(7001).unreachable('prohibited');
+  link(7000).unreachable('port_unreachable', PORT_UNREACHABLE);
+  link(7000).unreachable('port_unreachable', PORT_UNREACHABLE);
+  link(7001).unreachable('prohibited', { type: 3, code: 13, data: 0 });
   assert.deepEqual([...core.stats.peerUnreachable], [2, 1, 0]);
+  client.received();
 
   // Channel 0x4000 alone is kept alive; the others expire, and after their cooldown their links close, which
   // frees room for a new channel's link.

@@ -6,11 +6,11 @@ import type { TransportAddress } from '../../../src/stun/address.ts';
 import { longTermKey } from '../../../src/stun/integrity.ts';
 import type { AuthRejection, Authenticator, Credential } from '../../../src/auth/authenticator.ts';
 import type { PeerAdmission } from '../../../src/cluster/peer-admission.ts';
-import type { ListenerStats, PeerUnreachableKind } from '../../../src/stats/listener-stats.ts';
+import type { ListenerStats } from '../../../src/stats/listener-stats.ts';
 import type { Allocation } from '../../../src/turn/allocation.ts';
 import type { ClientLink, ClientTransport } from '../../../src/turn/client-link.ts';
 import type { ListenerContext } from '../../../src/turn/listener-context.ts';
-import type { PeerLink, RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../../../src/turn/relay.ts';
+import type { PeerLink, PeerUnreachableHandler, RelayAllocator, RelayRequest, RelayResult, RelaySocket } from '../../../src/turn/relay.ts';
 import type {
   PeerFlow, TcpPeerConnection, TcpRelay, TcpRelayAllocator, TcpRelayResult,
 } from '../../../src/turn/tcp-relay.ts';
@@ -58,10 +58,10 @@ export class MemoryPeerLink implements PeerLink {
   readonly address: string;
   readonly port: number;
   readonly sent: Buffer[] = [];
-  readonly unreachable: (kind: PeerUnreachableKind) => void;
+  readonly unreachable: PeerUnreachableHandler;
   closed = false;
 
-  constructor(address: string, port: number, unreachable: (kind: PeerUnreachableKind) => void) {
+  constructor(address: string, port: number, unreachable: PeerUnreachableHandler) {
     this.address = address;
     this.port = port;
     this.unreachable = unreachable;

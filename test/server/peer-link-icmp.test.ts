@@ -1,0 +1,53 @@
+// A peer link (src/server/udp-relay-socket.ts) to a port nobody listens on, over real sockets on loopback: the
+// kernel answers each datagram with ICMP port unreachable (ICMPv4 3/3, ICMPv6 1/4), reports it on the connected
+// link as ECONNREFUSED, and the link hands the allocation the kind to count and the ICMP type and code to pass on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:dgram';
+import type { IcmpInfo } from '../../src/stun/attributes/numeric.ts';
+import type { PeerUnreachableKind } from '../../src/stats/listener-stats.ts';
+import { createRelayDatagramSocket, UdpRelaySocket } from '../../src/server/udp-relay-socket.ts';
+
+const bind = (s: Socket, address: string, port = 0): Promise<void> =>
+  new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(port, address, () => {
+      s.off('error', reject);
+      resolve();
+    });
+  });
+
+/** A port of `address` that was free a moment ago: bound and closed again. */
+async function closedPort(family: 4 | 6, address: string): Promise<number> {
+  const s = createRelayDatagramSocket(family);
+  await bind(s, address);
+  const { port } = s.address();
+  s.close();
+  return port;
+}
+
+for (const [family, address, icmp] of [[4, '127.0.0.1', { type: 3, code: 3, data: 0 }], [6, '::1', { type: 1, code: 4, data: 0 }]] as const) {
+  test(`IPv${family}: a closed peer port's ICMP errors reach the allocation as port_unreachable, ICMP ${icmp.type}/${icmp.code}`, async () => {
+    const socket = createRelayDatagramSocket(family, true);
+    await bind(socket, address);
+    const errors: Error[] = [];
+    const relay = new UdpRelaySocket(socket, { family, address, port: socket.address().port }, () => {},
+      (err) => errors.push(err), true);
+    const heard: [PeerUnreachableKind, IcmpInfo | undefined][] = [];
+    const link = relay.openPeerLink(address, await closedPort(family, address), (kind, info) => heard.push([kind, info]));
+    assert.ok(link !== undefined);
+    try {
+      // Until the link is connected its sends go out on the relay socket, which hears no ICMP: send until heard,
+      // one datagram each 10 ms, as media would.
+      for (let i = 0; i < 200 && heard.length < 3; i++) {
+        assert.equal(link.send(Buffer.from('ping')), true);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(heard.length >= 3, `${heard.length} ICMP errors heard`);
+      for (const h of heard) assert.deepEqual(h, ['port_unreachable', icmp]);
+      assert.deepEqual(errors, []);
+    } finally {
+      relay.close();
+    }
+  });
+}
