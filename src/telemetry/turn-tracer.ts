@@ -118,6 +118,10 @@ export class OtelTurnTracer implements TurnTracer {
       'turn.peer.addresses': allocation.peersSeen,
       'turn.clusters': allocation.clustersSeen,
     };
+    if (allocation.peerUnreachable > 0) {
+      a['turn.allocation.peer_unreachable'] = allocation.peerUnreachable;
+      a['turn.peer.unreachable.addresses'] = allocation.peersUnreachable.map((p) => hostPort(p.address, p.port));
+    }
     if (allocation.tcp !== undefined) a['turn.allocation.transport'] = 'tcp';
     if (this.#opts.recordUsername) a['user.name'] = allocation.username;
     span.setAttributes(a);

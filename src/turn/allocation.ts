@@ -91,6 +91,10 @@ export class Allocation {
   /** The first PEERS_REMEMBERED peer IPs it was given permissions for, with their clusters. */
   readonly peersSeen: string[] = [];
   readonly clustersSeen: string[] = [];
+  /** ICMP errors its peer links heard over its life, and the peer transport addresses they came from (one per
+   *  link at the most, so at most MAX_PEER_LINKS at a time). */
+  peerUnreachable = 0;
+  readonly peersUnreachable: { readonly address: string; readonly port: number }[] = [];
 
   constructor(listener: ListenerContext, client: ClientLink, username: string, userId: string, key: IntegrityKey,
     transaction: string, now: number, lifetimeS: number) {
@@ -354,6 +358,7 @@ export class Allocation {
    */
   #onPeerUnreachable(binding: ChannelBinding, kind: PeerUnreachableKind, icmp: IcmpInfo | undefined): void {
     this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
+    this.peerUnreachable++;
     if (icmp === undefined || !binding.permission.live) return;
     this.client.send(this.#indication(binding.peerAddress, binding.peerPort, 12)
       .add(Icmp, icmp)
@@ -362,8 +367,17 @@ export class Allocation {
 
   /** Opens the peer link of a channel that holds a slot; once: a relay that opens none gives the slot back. */
   #openPeerLink(binding: ChannelBinding): PeerLink | undefined {
-    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort,
-      (kind, icmp) => this.#onPeerUnreachable(binding, kind, icmp));
+    let heard = false;
+    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort, (kind, icmp) => {
+      if (!heard) {
+        heard = true;
+        const { peerAddress: address, peerPort: port } = binding;
+        if (!this.peersUnreachable.some((p) => p.address === address && p.port === port)) {
+          this.peersUnreachable.push({ address, port });
+        }
+      }
+      this.#onPeerUnreachable(binding, kind, icmp);
+    });
     if (link === undefined) {
       binding.linkSlot = false;
       this.#peerLinks--;

@@ -14,10 +14,11 @@ import { Lifetime } from '../../../src/stun/attributes/numeric.ts';
 import { OtelTurnTracer } from '../../../src/telemetry/turn-tracer.ts';
 import { Core, codeOf, plainRequest } from './harness.ts';
 
-function traced(sampler: Sampler = new AlwaysOnSampler(), opts: { traceBinding?: boolean; recordUsername?: boolean } = {}) {
+function traced(sampler: Sampler = new AlwaysOnSampler(),
+  opts: { traceBinding?: boolean; recordUsername?: boolean; peerLinks?: boolean } = {}) {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  const core = new Core();
+  const core = new Core({ peerLinks: opts.peerLinks ?? false });
   core.server.tracer = new OtelTurnTracer(provider.getTracer('test'), {
     recordUsername: opts.recordUsername ?? false, traceBinding: opts.traceBinding ?? false,
   });
@@ -65,6 +66,33 @@ test('a span per answered request; later requests link to the Allocate span; the
   // From the Allocate to the Refresh on the core's clock: 90 s.
   const seconds = alloc.duration[0] + alloc.duration[1] / 1e9;
   assert.ok(Math.abs(seconds - 90) < 0.01, `duration ${seconds}`);
+});
+
+test('the allocation span says how many ICMP errors its peer links heard, and from which peers', async () => {
+  const { core, spans } = traced(undefined, { peerLinks: true });
+  const client = core.client();
+  await client.allocate();
+  assert.equal(codeOf(await client.channelBind(0x4000, '10.1.2.3', 5000)), 200);
+  assert.equal(codeOf(await client.channelBind(0x4001, '10.1.2.3', 5001)), 200);
+  await client.sendChannel(0x4000, Buffer.from('a'));
+  await client.sendChannel(0x4001, Buffer.from('b'));
+  const [first, second] = core.relays.sockets[0].links;
+  const portUnreachable = { type: 3, code: 3, data: 0 };
+  for (let i = 0; i < 3; i++) first.unreachable('port_unreachable', portUnreachable);
+  second.unreachable('other', undefined);
+  assert.equal(client.received().length, 3, 'three passed on');
+  assert.equal(codeOf(await client.request(Method.refresh, (w) => w.add(Lifetime, 0))), 200);
+  const [alloc] = named(spans(), 'turn.allocation');
+  assert.equal(alloc.attributes['turn.allocation.peer_unreachable'], 4);
+  assert.deepEqual(alloc.attributes['turn.peer.unreachable.addresses'], ['10.1.2.3:5000', '10.1.2.3:5001']);
+
+  // None heard: neither attribute.
+  const other = core.client();
+  await other.allocate();
+  assert.equal(codeOf(await other.request(Method.refresh, (w) => w.add(Lifetime, 0))), 200);
+  const quiet = named(spans(), 'turn.allocation')[1];
+  assert.equal(quiet.attributes['turn.allocation.peer_unreachable'], undefined);
+  assert.equal(quiet.attributes['turn.peer.unreachable.addresses'], undefined);
 });
 
 test('a 508 marks the span failed', async () => {
