@@ -2,14 +2,16 @@
 // that decodes them: a span per answered request with the outcome, listener, transport, cluster and relayed
 // address; later requests linked to the Allocate span; one `turn.allocation` span per ended allocation, the Allocate
 // span's child, with its packet/byte totals, peers and end reason; with two workers too, and at shutdown for the
-// allocations still open. (The same through a real collector into Jaeger, over http/protobuf: test/stack.)
+// allocations still open; ICMP errors from a closed peer port passed on to the client and counted on the
+// allocation span. (The same through a real collector into Jaeger, over http/protobuf: test/stack.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TurnClient, TurnClientError } from '../../src/client/turn-client.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
 import { echoPaced } from '../helpers/wire.ts';
 import { OtlpJsonReceiver } from '../telemetry/helpers/otlp-receiver.ts';
-import { PASS, USER, startStunnerd, until, type Stunnerd } from './support/stunnerd.ts';
+import { PASS, USER, startStunnerd, until, type ListenerSpec, type Stunnerd } from './support/stunnerd.ts';
+import { freeUdpPort, nonEphemeralUdpPort } from '../helpers/process.ts';
 import { spansOf, spanAttributes, type OtlpSpan } from './support/spans.ts';
 
 const LISTENER = 'default/udp-gateway/udp-listener';
@@ -19,10 +21,10 @@ const MESSAGES = 40;
 const SIZE = 100;
 
 async function gatewayWithTraces(receiver: OtlpJsonReceiver, extraEnv: NodeJS.ProcessEnv = {},
-  args: string[] = []): Promise<Stunnerd> {
+  args: string[] = [], listener: Partial<ListenerSpec> = {}): Promise<Stunnerd> {
   const url = (await receiver.start()).replace(/\/v1\/metrics$/, '/v1/traces');
   return startStunnerd({
-    listeners: [{ name: LISTENER, routes: [CLUSTER] }],
+    listeners: [{ name: LISTENER, routes: [CLUSTER], ...listener }],
     clusters: [{ name: CLUSTER, endpoints: ['127.0.0.1/32'] }],
     args,
     env: {
@@ -178,6 +180,47 @@ test('with two workers: spans of both, exemplars combined, and allocations still
       for (const c of clients) c.close();
       await gw?.stop();
       await peer.close();
+      await receiver.close();
+    }
+  });
+
+test('a peer port answering ICMP port unreachable: the client hears each error, the allocation span counts them and names the peer',
+  { timeout: 60_000 }, async () => {
+    const receiver = new OtlpJsonReceiver();
+    let gw: Stunnerd | undefined;
+    try {
+      // Channels get peer links on relay ports the kernel never hands to an ephemeral bind (peerLinksFor).
+      const relayPort = await nonEphemeralUdpPort();
+      gw = await gatewayWithTraces(receiver, {}, [], { relayPorts: [relayPort, relayPort] });
+      const client = await TurnClient.connect({ kind: 'udp', host: '127.0.0.1', port: gw.ports.get(LISTENER)!,
+        username: USER, password: PASS, rtoMs: 5000 });
+      const heard: string[] = [];
+      client.on('icmp', (icmp, peer) => heard.push(`${icmp.type}/${icmp.code} from ${peer.address}:${peer.port}`));
+      const { relayed: [relayed] } = await client.allocate();
+      assert.equal(relayed.port, relayPort);
+      const closed = await freeUdpPort();
+      await client.channelBind(CHANNEL, { family: 4, address: '127.0.0.1', port: closed });
+      // At a media-like pace; the first datagram or two leave before the channel's link is connected, unheard.
+      const SENT = 30;
+      for (let i = 0; i < SENT; i++) {
+        client.sendChannel(CHANNEL, Buffer.alloc(SIZE));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(heard.length >= SENT / 2, `${heard.length} of ${SENT} heard`);
+      assert.deepEqual(new Set(heard), new Set([`3/3 from 127.0.0.1:${closed}`]));
+      await client.refresh(0);
+      client.close();
+      const alloc = await until('the allocation span', 15_000, async () =>
+        received(receiver).find((s) => s.name === 'turn.allocation'));
+      const t = spanAttributes(alloc);
+      const counted = t['turn.allocation.peer_unreachable'] as number;
+      assert.ok(counted >= heard.length && counted <= SENT, `${counted} counted, ${heard.length} heard`);
+      assert.deepEqual(t['turn.peer.unreachable.addresses'], [`127.0.0.1:${closed}`]);
+      assert.equal(t['turn.allocation.to_peer.packets'], SENT);
+      process.stdout.write(`# ${SENT} sent to a closed port: ${counted} ICMP errors on the span, ${heard.length} heard by the client\n`);
+    } finally {
+      await gw?.stop();
       await receiver.close();
     }
   });

@@ -30,6 +30,8 @@ export interface ListenerSpec {
   readonly routes: readonly string[];
   /** A free UDP port is picked when absent. */
   readonly port?: number;
+  /** Relay ports: min_relay_port and max_relay_port (kernel-picked when absent). */
+  readonly relayPorts?: readonly [min: number, max: number];
 }
 
 export interface ClusterSpec {
@@ -55,6 +57,7 @@ export function gatewayConfig(o: {
     auth: { type: 'static', realm: REALM, credentials: { username: USER, password: PASS } },
     listeners: o.listeners.map((l) => ({
       name: l.name, protocol: 'TURN-UDP', address: '127.0.0.1', port: l.port, routes: [...l.routes],
+      ...(l.relayPorts === undefined ? {} : { min_relay_port: l.relayPorts[0], max_relay_port: l.relayPorts[1] }),
     })),
     clusters: o.clusters.map((c) => ({ name: c.name, type: 'STATIC', endpoints: [...c.endpoints] })),
   };
