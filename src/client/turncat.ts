@@ -3,7 +3,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { TurnUri } from '../config/uri.ts';
-import type { Logger } from '../log/logger.ts';
+import { RateLimitedLog, type Logger } from '../log/logger.ts';
 import type { TransportAddress } from '../stun/address.ts';
 import { TurnClient } from './turn-client.ts';
 
@@ -45,6 +45,8 @@ interface Session {
 export class Turncat {
   readonly #opts: TurncatOptions;
   readonly #sessions = new Map<string, Session>();
+  /** ICMP errors the gateway passes on (the peer is not there): one line per client per 10 s. */
+  readonly #icmpLog = new RateLimitedLog();
   #socket: Socket | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -107,6 +109,10 @@ export class Turncat {
       await client.channelBind(this.#opts.channel ?? 0x4000, peerAddr);
       client.keepAlive([]);
       client.on('data', (d) => this.#socket?.send(d, from.port, from.address));
+      const key = `${from.address}:${from.port}`;
+      client.on('icmp', (icmp, p) => this.#icmpLog.warn(this.#opts.logger, key, 'peer unreachable', {
+        client: key, peer: `${p.address}:${p.port}`, icmp: `type ${icmp.type} code ${icmp.code}`,
+      }));
       this.#opts.logger.info('session open', {
         client: `${from.address}:${from.port}`,
         relay: alloc.relayed.map((r) => `${r.address}:${r.port}`).join(','),

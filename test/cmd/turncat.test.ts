@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { freeTcpPort, freeUdpPort, run, stunnerd, type Proc } from '../helpers/process.ts';
+import { freeTcpPort, freeUdpPort, nonEphemeralUdpPort, run, stunnerd, type Proc } from '../helpers/process.ts';
 import { startEchoPeer } from '../helpers/udp-echo.ts';
-import { PASS, USER, startGateway } from '../helpers/gateway.ts';
+import { PASS, USER, portOf, startGateway } from '../helpers/gateway.ts';
 import { base64, makeTestCert } from '../helpers/tls-cert.ts';
 import { cutFrames, startTcpTap } from '../helpers/tcp-tap.ts';
 
@@ -139,6 +139,39 @@ test('turncat over TURN-TLS (turns://): odd-sized datagrams both ways, byte for 
     sock.close();
     await cat.stop('SIGKILL');
     await peer.close();
+    await gw.stop();
+  }
+});
+
+test('turncat to a peer port nobody listens on: the ICMP errors the gateway passes on are logged, once per 10 s', async () => {
+  // Peer links, which hear ICMP errors, open on relay ports the kernel never hands to an ephemeral bind.
+  const relayPort = await nonEphemeralUdpPort();
+  const gw = await startGateway({
+    listeners: [{
+      name: 'udp', protocol: 'TURN-UDP', address: '127.0.0.1', port: await freeUdpPort(), routes: ['loopback'],
+      min_relay_port: relayPort, max_relay_port: relayPort,
+    }],
+  });
+  const closed = await freeUdpPort();
+  const localPort = await freeUdpPort();
+  const cat = turncat([`udp://127.0.0.1:${localPort}`, `turn://${USER}:${PASS}@127.0.0.1:${portOf(gw)}`,
+    `udp://127.0.0.1:${closed}`]);
+  const sock = await localSocket();
+  try {
+    await cat.waitFor('listening');
+    for (let i = 0; i < 50; i++) {
+      sock.send(`ping ${i}`, localPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await cat.waitFor(/peer unreachable/);
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = cat.output().split('\n').filter((l) => l.includes('peer unreachable'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0], new RegExp(`127\\.0\\.0\\.1:${closed}.*type 3 code 3`));
+    assert.ok(gw.registry.listener('udp').peerUnreachable[0] >= 10, 'counted by the gateway');
+  } finally {
+    sock.close();
+    await cat.stop('SIGKILL');
     await gw.stop();
   }
 });
