@@ -354,7 +354,7 @@ export class Allocation {
   /**
    * An ICMP error the channel's peer link heard: counted, and passed on to the client while the permission for the
    * peer lives (RFC 8656 §11.5): a Data indication with the peer's address and an ICMP attribute, and no DATA.
-   * A client of RFC 5766, which knows no ICMP attribute, drops an indication without DATA (§11.4 there).
+   * A client of RFC 5766, which knows no ICMP attribute, drops an indication without DATA (§10.4 there).
    */
   #onPeerUnreachable(binding: ChannelBinding, kind: PeerUnreachableKind, icmp: IcmpInfo | undefined): void {
     this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
