@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { ClientSocket } from '../../src/server/client-socket.ts';
-import { freeUdpPort } from '../helpers/process.ts';
+import { nonEphemeralUdpPort } from '../helpers/process.ts';
 
 const SENDERS = 24;
 const CLIENT_SOCKETS = 40;
@@ -73,7 +73,8 @@ function bound(port = 0, reusePort = false): Promise<Socket> {
 
 describe('ClientSocket', () => {
   it('hands datagrams of other sources received between bind and connect to the shared handler', async (t) => {
-    const port = await freeUdpPort();
+    // Outside the ephemeral range: another test's ephemeral bind with SO_REUSEPORT (uclient's) is never given it.
+    const port = await nonEphemeralUdpPort();
     const tag = (rinfo: RemoteInfo) => `${rinfo.address}:${rinfo.port}`;
     const seen = new Map<string, number>();
     const handled = new Int32Array(new SharedArrayBuffer(4));
@@ -133,7 +134,7 @@ describe('ClientSocket', () => {
   });
 
   it('gives the client its own datagrams once connected, and none after close()', async () => {
-    const port = await freeUdpPort();
+    const port = await nonEphemeralUdpPort();
     const shared = await bound(port, true);
     const viaShared: string[] = [];
     shared.on('message', (m) => viaShared.push(m.toString()));

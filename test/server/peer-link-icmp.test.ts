@@ -7,6 +7,7 @@ import type { Socket } from 'node:dgram';
 import type { IcmpInfo } from '../../src/stun/attributes/numeric.ts';
 import type { PeerUnreachableKind } from '../../src/stats/listener-stats.ts';
 import { createRelayDatagramSocket, UdpRelaySocket } from '../../src/server/udp-relay-socket.ts';
+import { nonEphemeralUdpPort } from '../helpers/process.ts';
 
 const bind = (s: Socket, address: string, port = 0): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -28,8 +29,10 @@ async function closedPort(family: 4 | 6, address: string): Promise<number> {
 
 for (const [family, address, icmp] of [[4, '127.0.0.1', { type: 3, code: 3, data: 0 }], [6, '::1', { type: 1, code: 4, data: 0 }]] as const) {
   test(`IPv${family}: a closed peer port's ICMP errors reach the allocation as port_unreachable, ICMP ${icmp.type}/${icmp.code}`, async () => {
+    // A relay port outside the ephemeral range, as peer links get by default: another test's ephemeral bind with
+    // SO_REUSEPORT (uclient's) is never given it.
     const socket = createRelayDatagramSocket(family, true);
-    await bind(socket, address);
+    await bind(socket, address, await nonEphemeralUdpPort(address));
     const errors: Error[] = [];
     const relay = new UdpRelaySocket(socket, { family, address, port: socket.address().port }, () => {},
       (err) => errors.push(err), true);
