@@ -91,8 +91,8 @@ export class Allocation {
   /** The first PEERS_REMEMBERED peer IPs it was given permissions for, with their clusters. */
   readonly peersSeen: string[] = [];
   readonly clustersSeen: string[] = [];
-  /** ICMP errors its peer links heard over its life, and the peer transport addresses they came from (one per
-   *  link at the most, so at most MAX_PEER_LINKS at a time). */
+  /** ICMP errors its peer links heard over its life, and the first PEERS_REMEMBERED peer transport addresses they
+   *  came from. */
   peerUnreachable = 0;
   readonly peersUnreachable: { readonly address: string; readonly port: number }[] = [];
 
@@ -369,7 +369,7 @@ export class Allocation {
   #openPeerLink(binding: ChannelBinding): PeerLink | undefined {
     let heard = false;
     const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort, (kind, icmp) => {
-      if (!heard) {
+      if (!heard && this.peersUnreachable.length < PEERS_REMEMBERED) {
         heard = true;
         const { peerAddress: address, peerPort: port } = binding;
         if (!this.peersUnreachable.some((p) => p.address === address && p.port === port)) {
