@@ -359,25 +359,21 @@ export class Allocation {
   #onPeerUnreachable(binding: ChannelBinding, kind: PeerUnreachableKind, icmp: IcmpInfo | undefined): void {
     this.listener.stats.peerUnreachable[PEER_UNREACHABLE[kind]]++;
     this.peerUnreachable++;
+    const { peerAddress: address, peerPort: port } = binding;
+    const heard = this.peersUnreachable;
+    if (heard.length < PEERS_REMEMBERED && !heard.some((p) => p.address === address && p.port === port)) {
+      heard.push({ address, port });
+    }
     if (icmp === undefined || !binding.permission.live) return;
-    this.client.send(this.#indication(binding.peerAddress, binding.peerPort, 12)
+    this.client.send(this.#indication(address, port, 12)
       .add(Icmp, icmp)
       .finish());
   }
 
   /** Opens the peer link of a channel that holds a slot; once: a relay that opens none gives the slot back. */
   #openPeerLink(binding: ChannelBinding): PeerLink | undefined {
-    let heard = false;
-    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort, (kind, icmp) => {
-      if (!heard && this.peersUnreachable.length < PEERS_REMEMBERED) {
-        heard = true;
-        const { peerAddress: address, peerPort: port } = binding;
-        if (!this.peersUnreachable.some((p) => p.address === address && p.port === port)) {
-          this.peersUnreachable.push({ address, port });
-        }
-      }
-      this.#onPeerUnreachable(binding, kind, icmp);
-    });
+    const link = binding.relay.openPeerLink?.(binding.peerAddress, binding.peerPort,
+      (kind, icmp) => this.#onPeerUnreachable(binding, kind, icmp));
     if (link === undefined) {
       binding.linkSlot = false;
       this.#peerLinks--;

@@ -7,9 +7,9 @@ import type { Socket } from 'node:dgram';
 import type { IcmpInfo } from '../../src/stun/attributes/numeric.ts';
 import type { PeerUnreachableKind } from '../../src/stats/listener-stats.ts';
 import { createRelayDatagramSocket, UdpRelaySocket } from '../../src/server/udp-relay-socket.ts';
-import { nonEphemeralUdpPort } from '../helpers/process.ts';
+import { freeUdpPort, nonEphemeralUdpPort } from '../helpers/process.ts';
 
-const bind = (s: Socket, address: string, port = 0): Promise<void> =>
+const bind = (s: Socket, address: string, port: number): Promise<void> =>
   new Promise((resolve, reject) => {
     s.once('error', reject);
     s.bind(port, address, () => {
@@ -17,15 +17,6 @@ const bind = (s: Socket, address: string, port = 0): Promise<void> =>
       resolve();
     });
   });
-
-/** A port of `address` that was free a moment ago: bound and closed again. */
-async function closedPort(family: 4 | 6, address: string): Promise<number> {
-  const s = createRelayDatagramSocket(family);
-  await bind(s, address);
-  const { port } = s.address();
-  s.close();
-  return port;
-}
 
 for (const [family, address, icmp] of [[4, '127.0.0.1', { type: 3, code: 3, data: 0 }], [6, '::1', { type: 1, code: 4, data: 0 }]] as const) {
   test(`IPv${family}: a closed peer port's ICMP errors reach the allocation as port_unreachable, ICMP ${icmp.type}/${icmp.code}`, async () => {
@@ -37,7 +28,7 @@ for (const [family, address, icmp] of [[4, '127.0.0.1', { type: 3, code: 3, data
     const relay = new UdpRelaySocket(socket, { family, address, port: socket.address().port }, () => {},
       (err) => errors.push(err), true);
     const heard: [PeerUnreachableKind, IcmpInfo | undefined][] = [];
-    const link = relay.openPeerLink(address, await closedPort(family, address), (kind, info) => heard.push([kind, info]));
+    const link = relay.openPeerLink(address, await freeUdpPort(address), (kind, info) => heard.push([kind, info]));
     assert.ok(link !== undefined);
     try {
       // Until the link is connected its sends go out on the relay socket, which hears no ICMP: send until heard,
