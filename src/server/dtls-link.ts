@@ -34,9 +34,9 @@ export class DtlsClientLink implements ClientLink {
       this.#stats.sendDrops[SEND_DROP.client]++;
       return;
     }
-    this.association.send(message);
     this.#stats.txPackets++;
     this.#stats.txBytes += message.length;
+    this.association.send(message);
   }
 
   sendChannelData(channel: number, payload: Uint8Array): void {

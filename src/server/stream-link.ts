@@ -116,9 +116,9 @@ export class StreamClientLink implements ClientLink {
         return;
       }
     }
-    socket.write(message);
     this.stats.txPackets++;
     this.stats.txBytes += message.length;
+    socket.write(message);
   }
 
   /** RFC 8656 §12.5: over TCP and TLS "the ChannelData message MUST be padded to a multiple of four bytes". */
@@ -130,9 +130,9 @@ export class StreamClientLink implements ClientLink {
       return;
     }
     const frame = encodeChannelData(channel, payload, true);
-    socket.write(frame);
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;
+    socket.write(frame);
   }
 }
 

@@ -34,10 +34,11 @@ export class UdpClientLink implements ClientLink {
       this.#stats.sendDrops[SEND_DROP.client]++;
       return;
     }
-    if (connected !== undefined) connected.send(message);
-    else this.#socket.send(message, this.remotePort, this.remoteAddress);
+    // Counted before it leaves: a client that has the datagram and then scrapes finds it counted.
     this.#stats.txPackets++;
     this.#stats.txBytes += message.length;
+    if (connected !== undefined) connected.send(message);
+    else this.#socket.send(message, this.remotePort, this.remoteAddress);
   }
 
   /** RFC 8656 §12.5: over UDP no padding is needed. */

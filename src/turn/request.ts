@@ -54,8 +54,10 @@ export function replyKept(req: Request, code: number, opts: ReplyOptions = {}): 
   // RFC 8489 §7.3: a response carries FINGERPRINT when the request did (agents that use it expect it).
   if (msg.fingerprintOffset >= 0) w.addFingerprint();
   const out = w.finish();
-  req.link.send(out);
+  // Counted before the answer leaves (a worker's stripe is read by the main thread at any moment): a client that
+  // has its answer and then scrapes finds the request counted.
   if (opts.count !== false) req.listener.stats.countRequest(req.method, code);
+  req.link.send(out);
   if (req.tracer !== undefined) {
     const trace = req.tracer.answered(req, code, opts.reason, opts.created);
     if (opts.created !== undefined) opts.created.trace = trace;
