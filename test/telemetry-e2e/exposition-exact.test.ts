@@ -186,11 +186,15 @@ test('exposition of the stunnerd process after a known exchange equals the expec
       malformed: MALFORMED.length, noPermission: 1, durations: { count: 0, sum: 0 },
     };
     assert.ok(known.rxBytes >= N * (L + 4), 'listener rx is at least the relayed payloads plus 4-byte headers');
-    // UDP: the last datagrams may still be in the gateway's socket buffer when the first scrape arrives.
+    // UDP: the last datagrams may still be in the gateway's socket buffer when the first scrape arrives. A worker
+    // counts a datagram as received before it decides to drop it, so the drops are awaited too (the scrape may
+    // read the worker's counters between the two).
     const rxSeries = `stunner_listener_packets_total{direction="rx",name="${LISTENER}"}`;
+    const dropSeries = (reason: string) => `stunner_dropped_packets_total{name="${LISTENER}",reason="${reason}"}`;
     const scraped = await until('the gateway to count every datagram', 5000, async () => {
       const text = await gw.scrape();
-      return sample(text, rxSeries) >= known.rxPackets ? text : undefined;
+      return sample(text, rxSeries) >= known.rxPackets && sample(text, dropSeries('malformed')) >= known.malformed
+        && sample(text, dropSeries('no_permission')) >= known.noPermission ? text : undefined;
     });
     assert.equal(familyLines(scraped).join('\n'), expectedText(known));
 
