@@ -30,6 +30,7 @@ import type { TransportAddress } from '../stun/address.ts';
 import type { IcmpInfo } from '../stun/attributes/numeric.ts';
 import type { PeerLink, PeerUnreachableHandler, RelaySocket } from '../turn/relay.ts';
 import type { PeerUnreachableKind } from '../stats/listener-stats.ts';
+import type { TrafficCounters } from '../stats/traffic-counters.ts';
 import { ipLiteralLookup } from './ip-literal-lookup.ts';
 import { sendQueueFull } from './udp-send-queue.ts';
 
@@ -99,9 +100,12 @@ export class UdpRelaySocket implements RelaySocket {
     socket.on('message', (msg, rinfo) => this.onPeerDatagram(msg, rinfo.address, rinfo.port));
   }
 
-  send(data: Uint8Array, port: number, address: string): boolean {
+  send(data: Uint8Array, port: number, address: string, counted: TrafficCounters): boolean {
+    // Closed with its allocation: neither sent nor a drop.
     if (this.#closed) return true;
     if (sendQueueFull(this.socket)) return false;
+    counted.txPackets++;
+    counted.txBytes += data.length;
     this.socket.send(data, port, address);
     return true;
   }
@@ -174,9 +178,11 @@ class UdpPeerLink implements PeerLink {
     });
   }
 
-  send(data: Uint8Array): boolean {
-    if (!this.#connected) return this.#relay.send(data, this.#port, this.#address);
+  send(data: Uint8Array, counted: TrafficCounters): boolean {
+    if (!this.#connected) return this.#relay.send(data, this.#port, this.#address, counted);
     if (sendQueueFull(this.#socket)) return false;
+    counted.txPackets++;
+    counted.txBytes += data.length;
     this.#socket.send(data);
     return true;
   }

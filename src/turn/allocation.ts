@@ -324,12 +324,11 @@ export class Allocation {
     let link = binding.link;
     if (link === undefined && binding.linkSlot) link = this.#openPeerLink(binding);
     const payload = frame.subarray(4, 4 + length);
-    if (!(link !== undefined ? link.send(payload) : binding.relay.send(payload, port, binding.peerAddress))) {
+    const counted = admission.stats;
+    if (!(link !== undefined ? link.send(payload, counted) : binding.relay.send(payload, port, binding.peerAddress, counted))) {
       this.listener.stats.sendDrops[SEND_DROP.peer]++;
       return;
     }
-    admission.stats.txPackets++;
-    admission.stats.txBytes += length;
     this.toPeerPackets++;
     this.toPeerBytes += length;
   }
@@ -341,12 +340,10 @@ export class Allocation {
       this.listener.stats.drops[DROP.forbidden_peer]++;
       return;
     }
-    if (!relay.send(data, port, permission.peer)) {
+    if (!relay.send(data, port, permission.peer, admission.stats)) {
       this.listener.stats.sendDrops[SEND_DROP.peer]++;
       return;
     }
-    admission.stats.txPackets++;
-    admission.stats.txBytes += data.length;
     this.toPeerPackets++;
     this.toPeerBytes += data.length;
   }

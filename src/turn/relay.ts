@@ -2,6 +2,7 @@
 import type { TransportAddress } from '../stun/address.ts';
 import type { IcmpInfo } from '../stun/attributes/numeric.ts';
 import type { PeerUnreachableKind } from '../stats/listener-stats.ts';
+import type { TrafficCounters } from '../stats/traffic-counters.ts';
 
 /** An ICMP error reported on a peer link: the kind counted, and the ICMP type and code to pass on to the client
  *  (RFC 8656 §11.5), undefined for an error the RFC does not pass on. */
@@ -12,8 +13,12 @@ export interface RelaySocket {
   readonly address: TransportAddress;
   /** Set by the core; the adapter calls it for every datagram a peer sends to this relay address. */
   onPeerDatagram: (data: Buffer, address: string, port: number) => void;
-  /** False when the datagram was dropped because the socket cannot take more now (its send queue is full). */
-  send(data: Uint8Array, port: number, address: string): boolean;
+  /**
+   * Sends a datagram to a peer and counts it in `counted` (tx packets and bytes) before it leaves, so that whoever
+   * has it (the peer) and then reads the counters finds it there, even when they live in another thread. False,
+   * and nothing counted, when it was dropped because the socket cannot take more now (its send queue is full).
+   */
+  send(data: Uint8Array, port: number, address: string, counted: TrafficCounters): boolean;
   /**
    * A path of its own to one peer transport address, for a channel bound to it: the adapter may open one (UDP:
    * a socket connected to the peer, which the kernel tells of ICMP errors), or not (undefined). `onUnreachable`
@@ -29,7 +34,7 @@ export interface PeerLink {
   /** Set by the core; the adapter calls it for the datagrams of the link's peer that it received on the link. */
   onPeerDatagram: (data: Buffer) => void;
   /** Like RelaySocket.send, to the link's peer. */
-  send(data: Uint8Array): boolean;
+  send(data: Uint8Array, counted: TrafficCounters): boolean;
   close(): void;
 }
 

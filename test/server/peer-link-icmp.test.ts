@@ -7,6 +7,7 @@ import type { Socket } from 'node:dgram';
 import type { IcmpInfo } from '../../src/stun/attributes/numeric.ts';
 import type { PeerUnreachableKind } from '../../src/stats/listener-stats.ts';
 import { createRelayDatagramSocket, UdpRelaySocket } from '../../src/server/udp-relay-socket.ts';
+import { ClusterStats } from '../../src/stats/cluster-stats.ts';
 import { freeUdpPort, nonEphemeralUdpPort } from '../helpers/process.ts';
 
 const bind = (s: Socket, address: string, port: number): Promise<void> =>
@@ -33,11 +34,15 @@ for (const [family, address, icmp] of [[4, '127.0.0.1', { type: 3, code: 3, data
     try {
       // Until the link is connected its sends go out on the relay socket, which hears no ICMP: send until heard,
       // one datagram each 10 ms, as media would.
-      for (let i = 0; i < 200 && heard.length < 3; i++) {
-        assert.equal(link.send(Buffer.from('ping')), true);
+      // Each send is counted in the counters it is given, on either path.
+      const counted = new ClusterStats('l', 'c');
+      let sent = 0;
+      for (; sent < 200 && heard.length < 3; sent++) {
+        assert.equal(link.send(Buffer.from('ping'), counted), true);
         await new Promise((r) => setTimeout(r, 10));
       }
       assert.ok(heard.length >= 3, `${heard.length} ICMP errors heard`);
+      assert.deepEqual([counted.txPackets, counted.txBytes], [sent, 4 * sent]);
       for (const h of heard) assert.deepEqual(h, ['port_unreachable', icmp]);
       assert.deepEqual(errors, []);
     } finally {

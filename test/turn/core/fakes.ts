@@ -7,6 +7,7 @@ import { longTermKey } from '../../../src/stun/integrity.ts';
 import type { AuthRejection, Authenticator, Credential } from '../../../src/auth/authenticator.ts';
 import type { PeerAdmission } from '../../../src/cluster/peer-admission.ts';
 import type { ListenerStats } from '../../../src/stats/listener-stats.ts';
+import type { TrafficCounters } from '../../../src/stats/traffic-counters.ts';
 import type { Allocation } from '../../../src/turn/allocation.ts';
 import type { ClientLink, ClientTransport } from '../../../src/turn/client-link.ts';
 import type { ListenerContext } from '../../../src/turn/listener-context.ts';
@@ -67,8 +68,10 @@ export class MemoryPeerLink implements PeerLink {
     this.unreachable = unreachable;
   }
 
-  send(data: Uint8Array): boolean {
+  send(data: Uint8Array, counted: TrafficCounters): boolean {
     if (this.closed) throw new Error(`send on closed peer link ${this.address}:${this.port}`);
+    counted.txPackets++;
+    counted.txBytes += data.length;
     this.sent.push(Buffer.from(data));
     return true;
   }
@@ -107,9 +110,11 @@ export class MemoryRelaySocket implements RelaySocket {
     }
   }
 
-  send(data: Uint8Array, port: number, address: string): boolean {
+  send(data: Uint8Array, port: number, address: string, counted: TrafficCounters): boolean {
     if (this.closed) throw new Error(`send on closed relay ${this.address.address}:${this.address.port}`);
     if (this.full) return false;
+    counted.txPackets++;
+    counted.txBytes += data.length;
     this.sent.push({ data: Buffer.from(data), port, address });
     return true;
   }
